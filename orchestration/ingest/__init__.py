@@ -1,0 +1,1 @@
+"""Landing files -> standard bronze rows: client mappings, file readers, quarantine."""

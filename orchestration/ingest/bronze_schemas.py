@@ -1,0 +1,85 @@
+"""The shape of every bronze Delta table: the contract between ingestion and the warehouse.
+
+Parsers produce the *content* columns (including ``_source_row``); the bronze writer adds the
+remaining lineage columns. dbt's bronze sources declare exactly these columns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+
+DATASETS = ("sensor_readings", "production_lots", "quality_inspections", "equipment_events")
+
+CONTENT_SCHEMAS: dict[str, pa.Schema] = {
+    "sensor_readings": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("line_id", pa.string()),
+            ("equipment_id", pa.string()),
+            ("source_tag", pa.string()),  # the client's own name for the sensor (column or tag)
+            ("tag", pa.string()),  # standard tag code (seeds/tag_dictionary.csv)
+            ("value", pa.float64()),  # as sent, in `unit`; SI conversion happens in dbt staging
+            ("unit", pa.string()),  # unit code (seeds/unit_conversions.csv)
+            ("reading_ts", UTC_TS),
+            ("_source_row", pa.int64()),
+        ]
+    ),
+    "production_lots": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("line_id", pa.string()),
+            ("equipment_id", pa.string()),
+            ("lot_id", pa.string()),
+            ("product_code", pa.string()),
+            ("start_ts", UTC_TS),
+            ("end_ts", UTC_TS),
+            ("quantity", pa.float64()),
+            ("defect_quantity", pa.float64()),
+            ("_source_row", pa.int64()),
+        ]
+    ),
+    "quality_inspections": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("line_id", pa.string()),
+            ("lot_id", pa.string()),
+            ("inspected_at", UTC_TS),
+            ("characteristic", pa.string()),
+            ("measured_value", pa.float64()),
+            ("lower_spec", pa.float64()),
+            ("upper_spec", pa.float64()),
+            ("unit", pa.string()),
+            ("result", pa.string()),  # pass | fail
+            ("defect_type", pa.string()),  # client's label; standardised in dbt
+            ("_source_row", pa.int64()),
+        ]
+    ),
+    "equipment_events": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("line_id", pa.string()),
+            ("equipment_id", pa.string()),
+            ("event_ts", UTC_TS),
+            ("event_type", pa.string()),  # run | stop | alarm
+            ("event_code", pa.string()),
+            ("message", pa.string()),
+            ("_source_row", pa.int64()),
+        ]
+    ),
+}
+
+LINEAGE_FIELDS = [
+    ("_source_file", pa.string()),  # path relative to the landing root
+    ("_source_hash", pa.string()),  # sha256 of the file's bytes
+    ("_ingested_at", UTC_TS),
+    ("_ingest_run_id", pa.string()),
+]
+
+
+def bronze_schema(dataset: str) -> pa.Schema:
+    schema = CONTENT_SCHEMAS[dataset]
+    for name, type_ in LINEAGE_FIELDS:
+        schema = schema.append(pa.field(name, type_))
+    return schema
