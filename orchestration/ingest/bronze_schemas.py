@@ -70,6 +70,32 @@ CONTENT_SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 
+# The client registry (clients/registry.yaml) is landed as two bronze tables as well, so the
+# warehouse's company dimension has the same lineage as every fact.
+REGISTRY_SCHEMAS: dict[str, pa.Schema] = {
+    "companies": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("name_ko", pa.string()),
+            ("name_en", pa.string()),
+            ("region", pa.string()),
+            ("industry", pa.string()),
+            ("size_band", pa.string()),
+            ("cohort_year", pa.int32()),
+            ("registry_loaded_at", UTC_TS),
+        ]
+    ),
+    "support_stages": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("stage", pa.string()),
+            ("started", pa.date32()),
+            ("completed", pa.date32()),
+            ("registry_loaded_at", UTC_TS),
+        ]
+    ),
+}
+
 LINEAGE_FIELDS = [
     ("_source_file", pa.string()),  # path relative to the landing root
     ("_source_hash", pa.string()),  # sha256 of the file's bytes
