@@ -1,0 +1,26 @@
+# The two commands a new user needs (see README.md). Each installs what it uses, so they work
+# on a bare machine with only Python 3.11 and pip.
+SHELL := /bin/bash
+# `python3 -m uv` works right after `pip install uv`, whatever PATH the machine has.
+UV := python3 -m uv
+
+.PHONY: pipeline test tools browser
+
+## Run the whole lakehouse end to end on the bundled sample clients, then say where to look.
+pipeline: tools
+	$(UV) sync --frozen
+	$(UV) run --frozen python -m orchestration.pipeline --fresh
+
+## Run the test suite (what CI runs).
+test: tools browser
+	$(UV) sync --frozen
+	$(UV) run --frozen pytest
+
+tools:
+	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+# Headless Chromium renders the HTML reports in the browser tests.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }

@@ -1,0 +1,177 @@
+"""Stage 1: landing files -> bronze Delta tables (exactly once per file, bad input quarantined)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import dagster as dg
+from deltalake import write_deltalake
+
+from orchestration.ingest.bronze_schemas import DATASETS
+from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.mapping import load_mapping
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, BronzeLake, rows_of
+from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
+from orchestration.lakehouse.registry import load_registry, registry_tables
+from orchestration.partitions import company_partitions
+from orchestration.resources import LakeResource
+
+UNATTRIBUTED = "_unattributed"
+
+DATASET_DESCRIPTIONS = {
+    "sensor_readings": "Process sensor readings (PLC/SCADA), one row per reading, in the client's units.",
+    "production_lots": "Production lots/batches from the client's MES: start, end, quantity.",
+    "quality_inspections": "Quality inspections per lot: measured value, spec limits, pass/fail, defect label.",
+    "equipment_events": "Equipment run/stop/alarm events.",
+}
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["bronze", "companies"], description="Client registry: one row per client company (기업)."),
+        dg.AssetSpec(["bronze", "support_stages"], description="Programme support stages per company, with dates."),
+    ],
+    group_name="bronze",
+)
+def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Land clients/registry.yaml as bronze tables and register each company as a partition."""
+    companies = load_registry(lake.registry_file)
+    known = set(context.instance.get_dynamic_partitions(company_partitions.name))
+    new = [c.company_id for c in companies if c.company_id not in known]
+    if new:
+        context.instance.add_dynamic_partitions(company_partitions.name, new)
+    for name, table in registry_tables(companies).items():
+        # The registry is a snapshot: overwrite, and Delta's history keeps every earlier one.
+        write_deltalake(str(lake.bronze / name), table, mode="overwrite", schema_mode="overwrite")
+        yield dg.MaterializeResult(
+            asset_key=["bronze", name],
+            metadata={"rows": table.num_rows, "registry": str(lake.registry_file), "newly_registered": ", ".join(new)},
+        )
+
+
+@dg.asset(
+    key=["bronze", "landing_audit"],
+    group_name="bronze",
+    deps=[["bronze", "companies"]],
+    description="Landing files that cannot be attributed to a client (unknown company folder, unsafe "
+    "paths): quarantined with a reason so nothing disappears unnoticed.",
+)
+def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+    known = {c.company_id for c in load_registry(lake.registry_file)}
+    scan = discover_landing(lake.landing, known)
+    bronze = BronzeLake(lake.bronze)
+    already = bronze.hashes_in(REJECTIONS_TABLE, UNATTRIBUTED, "source_hash")
+    now = datetime.now(timezone.utc)
+    records = []
+    for rejection in scan.rejected:
+        path = lake.landing / rejection.file
+        readable = path.is_file() and not path.is_symlink()
+        # A link pointing outside the landing area is recorded by name; it is never followed.
+        key = file_sha256(path) if readable else f"path:{rejection.file}"
+        if readable:
+            keep_in_quarantine(path, lake.quarantine, UNATTRIBUTED, key)
+        record = {"company_id": UNATTRIBUTED, "source_file": rejection.file, "source_hash": key,
+                  "dataset": None, "row_number": None, "column_name": None, "reason": rejection.reason,
+                  "message": rejection.message, "quarantined_at": now, "ingest_run_id": context.run_id}
+        if key not in already:
+            records.append(record)
+    if records:
+        bronze.append(REJECTIONS_TABLE, rows_of(records, REJECTIONS_SCHEMA))
+    return dg.MaterializeResult(
+        metadata={
+            "files_seen": len(scan.files),
+            "unattributed_files": len(scan.rejected),
+            "newly_quarantined": len(records),
+            "problems": dg.MetadataValue.md(_markdown_table(
+                [{"file": r.file, "reason": r.reason, "message": r.message} for r in scan.rejected]
+            ) or "none"),
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        *[
+            dg.AssetSpec(["bronze", name], description=DATASET_DESCRIPTIONS[name], deps=[["bronze", "companies"]],
+                         partitions_def=company_partitions)
+            for name in DATASETS
+        ],
+        dg.AssetSpec(["bronze", REJECTIONS_TABLE], partitions_def=company_partitions,
+                     description="Quarantined rows and files with a machine-readable reason (file, row, column, message)."),
+        dg.AssetSpec(["bronze", LOG_TABLE], partitions_def=company_partitions,
+                     description="One row per landing file: hash, status, rows landed and rejected. Exactly-once ledger."),
+    ],
+    group_name="bronze",
+    partitions_def=company_partitions,
+)
+def company_landing_files(context: dg.AssetExecutionContext, lake: LakeResource):
+    """Ingest every new landing file of one company into the bronze Delta tables."""
+    company_id = context.partition_key
+    known = {c.company_id for c in load_registry(lake.registry_file)}
+    if company_id not in known:
+        raise dg.Failure(f"Company {company_id} is not in {lake.registry_file}; add it to the registry first.")
+    mapping = load_mapping(lake.mapping_file(company_id))
+    scan = discover_landing(lake.landing, known)
+    files = [f for f in scan.files if f.company_id == company_id]
+    report = ingest_company(
+        company_id, files, mapping=mapping, bronze=BronzeLake(lake.bronze),
+        quarantine_root=lake.quarantine, run_id=context.run_id,
+    )
+    quarantined = report.files_with_status("quarantined")
+    partial = report.files_with_status("partial")
+    if quarantined or partial:
+        context.log.warning(
+            f"{company_id}: {len(quarantined)} file(s) quarantined, {len(partial)} partially ingested, "
+            f"{report.rows_rejected} row problem(s); see bronze/ingest_rejections"
+        )
+    for name in DATASETS:
+        dataset_files = [f for f in report.files if f.dataset == name]
+        yield dg.MaterializeResult(
+            asset_key=["bronze", name],
+            metadata={
+                "rows_landed": report.rows_landed(name),
+                "files_ingested": sum(f.status in ("ingested", "partial") for f in dataset_files),
+                "files_quarantined": sum(f.status == "quarantined" for f in dataset_files),
+                "rows_rejected": sum(f.rows_rejected for f in dataset_files),
+                "unmapped_columns": ", ".join(sorted({c for f in dataset_files for c in f.unmapped_columns})) or "none",
+                "delta_version": report.table_versions.get(name, -1),
+                "table": dg.MetadataValue.path(str(lake.bronze / name)),
+            },
+        )
+    yield dg.MaterializeResult(
+        asset_key=["bronze", REJECTIONS_TABLE],
+        metadata={
+            "rejections": len(report.rejections),
+            "files_quarantined": len(quarantined),
+            "files_partially_ingested": len(partial),
+            "quarantine_folder": dg.MetadataValue.path(str(lake.quarantine / company_id)),
+            "first_problems": dg.MetadataValue.md(_markdown_table([
+                {k: r[k] for k in ("source_file", "row_number", "column_name", "reason", "message")}
+                for r in report.rejections[:20]
+            ]) or "none"),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["bronze", LOG_TABLE],
+        metadata={
+            "files_seen": len(report.files),
+            "files_new": sum(f.status != "already_ingested" for f in report.files),
+            "duplicates": len(report.files_with_status("duplicate")),
+            "files": dg.MetadataValue.md(_markdown_table([
+                {"file": f.source_file, "dataset": f.dataset or "", "status": f.status, "rows": f.rows_landed,
+                 "rejected": f.rows_rejected, "note": f.first_problem or ""}
+                for f in report.files if f.status != "already_ingested"
+            ][:50]) or "no new files"),
+        },
+    )
+
+
+def _markdown_table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[h] if row[h] is not None else "").replace("|", "\\|")
+                                      .replace("\n", " ") for h in headers) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""The one Dagster code location of the Manufacturing AI Center's lakehouse."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets import features, ingest, kpis, warehouse
+from orchestration.jobs import ingest_company_job, nightly_warehouse_schedule, registry_job, warehouse_job
+from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.sensors import landing_sensor
+from orchestration.warehouse.dbt_project import warehouse_dbt_project
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis]),
+        asset_checks=dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]),
+        jobs=[registry_job, ingest_company_job, warehouse_job],
+        schedules=[nightly_warehouse_schedule],
+        sensors=[
+            landing_sensor,
+            dg.AutomationConditionSensorDefinition(
+                "automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING
+            ),
+        ],
+        resources={
+            "lake": LakeResource(),
+            "warehouse": WarehouseResource(),
+            "dbt": DbtCliResource(project_dir=warehouse_dbt_project),
+        },
+    )

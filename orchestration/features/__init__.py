@@ -1,0 +1,1 @@
+"""ML features built from the warehouse marts."""

@@ -1,0 +1,32 @@
+"""Named selections of assets that operators launch, schedule or backfill."""
+
+import dagster as dg
+
+from orchestration.partitions import company_partitions
+
+registry_job = dg.define_asset_job(
+    "registry_job",
+    selection=dg.AssetSelection.assets(["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
+    description="Load the client registry and audit the landing area for files no client owns.",
+)
+
+ingest_company_job = dg.define_asset_job(
+    "ingest_company_job",
+    selection=dg.AssetSelection.groups("bronze") - dg.AssetSelection.assets(
+        ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
+    partitions_def=company_partitions,
+    description="Ingest one company's new landing files into the bronze Delta tables.",
+)
+
+warehouse_job = dg.define_asset_job(
+    "warehouse_job",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze") - dg.AssetSelection.groups("quality_reports"),
+    description="Rebuild the warehouse (dbt build), then features, KPIs and the KPI dashboard.",
+)
+
+nightly_warehouse_schedule = dg.ScheduleDefinition(
+    job=warehouse_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Seoul",
+    description="Nightly rebuild at 02:00 KST, so marts and KPIs are fresh before the working day.",
+)

@@ -1,0 +1,1 @@
+"""Programme KPIs reported to the ministry."""

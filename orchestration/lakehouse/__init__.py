@@ -1,0 +1,1 @@
+"""The Delta lake: bronze tables written exactly once per landing file."""

@@ -1,0 +1,138 @@
+"""Bronze Delta tables and the bookkeeping that makes every landing file land exactly once.
+
+Each file is identified by the sha256 of its bytes. Three append-only tables, all partitioned
+by company, record what happened to it:
+
+- the dataset table (`bronze/<dataset>`) holds its good rows, each with `_source_hash`;
+- `bronze/ingest_rejections` holds the rows (or the whole file) it could not use, with reasons;
+- `bronze/ingest_log` gets one row per file once both of the above are committed.
+
+A Delta commit is atomic, so after a crash at any point a re-run can tell, per table, whether
+that file's rows are already there and write only what is missing. A file is skipped only when
+the log has it, and the log is written last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from orchestration.ingest.bronze_schemas import UTC_TS, bronze_schema
+
+REJECTIONS_SCHEMA = pa.schema(
+    [
+        ("company_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_hash", pa.string()),
+        ("dataset", pa.string()),
+        ("row_number", pa.int64()),
+        ("column_name", pa.string()),
+        ("reason", pa.string()),
+        ("message", pa.string()),
+        ("quarantined_at", UTC_TS),
+        ("ingest_run_id", pa.string()),
+    ]
+)
+
+INGEST_LOG_SCHEMA = pa.schema(
+    [
+        ("company_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_hash", pa.string()),
+        ("dataset", pa.string()),
+        ("status", pa.string()),  # ingested | partial | quarantined | duplicate
+        ("rows_landed", pa.int64()),
+        ("rows_rejected", pa.int64()),
+        ("unmapped_columns", pa.string()),
+        ("file_size_bytes", pa.int64()),
+        ("file_modified_at", UTC_TS),
+        ("ingested_at", UTC_TS),
+        ("ingest_run_id", pa.string()),
+    ]
+)
+
+LOG_TABLE = "ingest_log"
+REJECTIONS_TABLE = "ingest_rejections"
+
+
+class BronzeLake:
+    def __init__(self, bronze_root: Path):
+        self.root = Path(bronze_root)
+
+    def table_path(self, name: str) -> Path:
+        return self.root / name
+
+    def open(self, name: str) -> DeltaTable | None:
+        try:
+            return DeltaTable(str(self.table_path(name)))
+        except TableNotFoundError:
+            return None
+
+    def hashes_in(self, name: str, company_id: str, column: str) -> set[str]:
+        """The file hashes a table already holds for one company (reads one column of one partition)."""
+        table = self.open(name)
+        if table is None:
+            return set()
+        values = table.to_pyarrow_dataset(partitions=[("company_id", "=", company_id)]).to_table(
+            columns=[column]
+        )[column]
+        return set(pc.unique(values).to_pylist()) - {None}
+
+    def logged_hashes(self, company_id: str) -> set[str]:
+        return self.hashes_in(LOG_TABLE, company_id, "source_hash")
+
+    def append(self, name: str, rows: pa.Table) -> int | None:
+        """Append rows in one Delta transaction; returns the new table version."""
+        if rows.num_rows == 0:
+            return None
+        # schema_mode="merge": a column added to a bronze schema later evolves the table
+        # instead of failing the append.
+        write_deltalake(
+            str(self.table_path(name)),
+            rows,
+            mode="append",
+            partition_by=["company_id"],
+            schema_mode="merge",
+        )
+        table = self.open(name)
+        return table.version() if table is not None else None
+
+
+def conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
+    """Order and cast columns to the bronze schema so every commit has the same shape."""
+    columns = []
+    for field in schema:
+        if field.name in rows.column_names:
+            columns.append(rows[field.name].cast(field.type))
+        else:
+            columns.append(pa.nulls(rows.num_rows, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def with_lineage(
+    rows: pa.Table, *, dataset: str, source_file: str, source_hash: str, ingested_at, run_id: str
+) -> pa.Table:
+    n = rows.num_rows
+    lineage = {
+        "_source_file": constant(source_file, n, pa.string()),
+        "_source_hash": constant(source_hash, n, pa.string()),
+        "_ingested_at": constant(ingested_at, n, UTC_TS),
+        "_ingest_run_id": constant(run_id, n, pa.string()),
+    }
+    for name, values in lineage.items():
+        rows = rows.append_column(name, values)
+    return conform(rows, bronze_schema(dataset))
+
+
+def constant(value, length: int, type_: pa.DataType) -> pa.Array:
+    """A column of one repeated value, built in Arrow rather than as a Python list."""
+    return pa.nulls(length, type_).fill_null(pa.scalar(value, type_))
+
+
+def rows_of(records: Iterable[dict], schema: pa.Schema) -> pa.Table:
+    return pa.Table.from_pylist(list(records), schema=schema)

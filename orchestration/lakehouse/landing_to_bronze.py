@@ -1,0 +1,199 @@
+"""Take one company's landing files into bronze: parse, add lineage, quarantine, log.
+
+The Dagster ingest asset is a thin wrapper around `ingest_company`; tests and the benchmark call
+it directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from orchestration.ingest.bronze_schemas import DATASETS
+from orchestration.ingest.mapping import ClientMapping
+from orchestration.ingest.rejections import FileRejected
+from orchestration.ingest.standardise import parse_file
+from orchestration.lakehouse.bronze import (
+    INGEST_LOG_SCHEMA,
+    LOG_TABLE,
+    REJECTIONS_SCHEMA,
+    REJECTIONS_TABLE,
+    BronzeLake,
+    rows_of,
+    with_lineage,
+)
+
+
+@dataclass
+class FileOutcome:
+    source_file: str
+    source_hash: str
+    dataset: str | None
+    status: str  # ingested | partial | quarantined | duplicate | already_ingested
+    rows_landed: int = 0
+    rows_rejected: int = 0
+    unmapped_columns: list[str] = field(default_factory=list)
+    first_problem: str | None = None
+
+
+@dataclass
+class CompanyIngestReport:
+    company_id: str
+    run_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+    table_versions: dict[str, int] = field(default_factory=dict)
+    rejections: list[dict] = field(default_factory=list)
+
+    def rows_landed(self, dataset: str | None = None) -> int:
+        return sum(f.rows_landed for f in self.files if dataset is None or f.dataset == dataset)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    def files_with_status(self, *statuses: str) -> list[FileOutcome]:
+        return [f for f in self.files if f.status in statuses]
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def keep_in_quarantine(original: Path, quarantine_root: Path, company_id: str, digest: str) -> Path:
+    """Copy the original bytes next to the quarantine records, named by hash so it is never
+    overwritten by a different file of the same name."""
+    target = quarantine_root / company_id / f"{digest[:16]}__{original.name}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, target)
+    return target
+
+
+def ingest_company(
+    company_id: str,
+    files,  # list[LandingFile] of this company, from discover_landing
+    *,
+    mapping: ClientMapping,
+    bronze: BronzeLake,
+    quarantine_root: Path,
+    run_id: str,
+    now: datetime | None = None,
+) -> CompanyIngestReport:
+    now = now or datetime.now(timezone.utc)
+    report = CompanyIngestReport(company_id=company_id, run_id=run_id)
+    logged = _logged_files(bronze, company_id)
+    logged_hashes = {digest for (_, digest) in logged}
+    landed_hashes = {ds: None for ds in DATASETS}  # read lazily, only for datasets with new files
+    rejected_hashes = bronze.hashes_in(REJECTIONS_TABLE, company_id, "source_hash")
+
+    pending_rows: dict[str, list[pa.Table]] = defaultdict(list)
+    pending_rejections: list[dict] = []
+    pending_log: list[dict] = []
+    hashes_this_run: dict[str, str] = {}
+
+    for landing_file in sorted(files, key=lambda f: f.relative_path):
+        digest = file_sha256(landing_file.path)
+        rel = landing_file.relative_path
+        stat = landing_file.path.stat()
+        log_base = {
+            "company_id": company_id,
+            "source_file": rel,
+            "source_hash": digest,
+            "file_size_bytes": stat.st_size,
+            "file_modified_at": datetime.fromtimestamp(stat.st_mtime, timezone.utc),
+            "ingested_at": now,
+            "ingest_run_id": run_id,
+        }
+        if (rel, digest) in logged:
+            report.files.append(FileOutcome(rel, digest, None, "already_ingested"))
+            continue
+        if digest in logged_hashes or digest in hashes_this_run:
+            original = hashes_this_run.get(digest) or next(f for (f, d) in logged if d == digest)
+            report.files.append(FileOutcome(rel, digest, None, "duplicate", first_problem=f"same content as {original}"))
+            pending_log.append({**log_base, "dataset": None, "status": "duplicate", "rows_landed": 0,
+                                "rows_rejected": 0, "unmapped_columns": f"same content as {original}"})
+            continue
+        hashes_this_run[digest] = rel
+
+        within_company = rel.split("/", 1)[1] if "/" in rel else rel
+        spec = mapping.dataset_for(within_company)
+        dataset = spec.dataset if spec is not None else None
+        try:
+            if spec is None:
+                raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
+            parsed = parse_file(landing_file.path, spec, mapping, relative_path=rel)
+        except FileRejected as rejected:
+            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest)
+            problem = _rejection_record(company_id, rel, digest, dataset, rejected, now, run_id)
+            if digest not in rejected_hashes:
+                pending_rejections.append(problem)
+            report.rejections.append(problem)
+            report.files.append(FileOutcome(rel, digest, dataset, "quarantined", first_problem=rejected.message))
+            pending_log.append({**log_base, "dataset": dataset, "status": "quarantined", "rows_landed": 0,
+                                "rows_rejected": 0, "unmapped_columns": None})
+            continue
+
+        rows = with_lineage(parsed.table, dataset=dataset, source_file=rel, source_hash=digest,
+                            ingested_at=now, run_id=run_id)
+        if landed_hashes[dataset] is None:
+            landed_hashes[dataset] = bronze.hashes_in(dataset, company_id, "_source_hash")
+        if digest not in landed_hashes[dataset]:
+            pending_rows[dataset].append(rows)
+        problems = [_rejection_record(company_id, rel, digest, dataset, r, now, run_id) for r in parsed.rejections]
+        if problems:
+            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest)
+            if digest not in rejected_hashes:
+                pending_rejections.extend(problems)
+            report.rejections.extend(problems)
+        status = "partial" if problems else "ingested"
+        unmapped = list(parsed.unmapped_columns)
+        report.files.append(FileOutcome(rel, digest, dataset, status, rows.num_rows, len(problems), unmapped,
+                                        problems[0]["message"] if problems else None))
+        pending_log.append({**log_base, "dataset": dataset, "status": status, "rows_landed": rows.num_rows,
+                            "rows_rejected": len(problems), "unmapped_columns": ", ".join(unmapped) or None})
+
+    # Data first, then rejections, then the log: the log is the "done" mark (see bronze.py).
+    for dataset, tables in pending_rows.items():
+        version = bronze.append(dataset, pa.concat_tables(tables))
+        if version is not None:
+            report.table_versions[dataset] = version
+    if pending_rejections:
+        report.table_versions[REJECTIONS_TABLE] = bronze.append(
+            REJECTIONS_TABLE, rows_of(pending_rejections, REJECTIONS_SCHEMA))
+    if pending_log:
+        report.table_versions[LOG_TABLE] = bronze.append(LOG_TABLE, rows_of(pending_log, INGEST_LOG_SCHEMA))
+    return report
+
+
+def _logged_files(bronze: BronzeLake, company_id: str) -> set[tuple[str, str]]:
+    table = bronze.open(LOG_TABLE)
+    if table is None:
+        return set()
+    logged = table.to_pyarrow_dataset(partitions=[("company_id", "=", company_id)]).to_table(
+        columns=["source_file", "source_hash"])
+    return set(zip(logged["source_file"].to_pylist(), logged["source_hash"].to_pylist()))
+
+
+def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id) -> dict:
+    return {
+        "company_id": company_id,
+        "source_file": rel,
+        "source_hash": digest,
+        "dataset": dataset,
+        "row_number": problem.row,
+        "column_name": problem.column,
+        "reason": problem.reason,
+        "message": problem.message,
+        "quarantined_at": now,
+        "ingest_run_id": run_id,
+    }

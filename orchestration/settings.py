@@ -1,0 +1,30 @@
+"""Where things live. Every path has a local default under the repository and an environment
+variable to move it, so the same code runs the demo, the tests and a real deployment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def lake_root() -> Path:
+    return _path_from_env("LAKE_ROOT", REPO_ROOT / "lake")
+
+
+def clients_dir() -> Path:
+    return _path_from_env("CLIENTS_DIR", REPO_ROOT / "clients")
+
+
+def warehouse_path() -> Path:
+    return _path_from_env("WAREHOUSE_PATH", lake_root() / "warehouse" / "manufacturing.duckdb")
+
+
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"

@@ -1,0 +1,119 @@
+"""Hand bronze Delta tables over to the warehouse being built, incrementally.
+
+dbt reads bronze as plain DuckDB tables in schema `bronze` (real tables: nothing in the
+warehouse points at an in-memory object or at files that may move). Only the Parquet files a
+Delta table gained since the last hand-over are read, so one new day of data costs one day of
+work. Every row handed over is stamped with `_handover_seq`, a number that grows with each
+build; dbt's incremental models take the rows with a higher number than they have seen. (Ingest
+time would not do: two ingest runs can commit in the opposite order of their clocks.)
+If files disappeared since then (compaction, vacuum, overwrite) the table is reloaded whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+
+STATE_TABLE = "bronze._handover_state"
+
+
+@dataclass(frozen=True)
+class HandoverResult:
+    table: str
+    delta_version: int | None
+    files_read: int
+    rows_added: int
+    full_reload: bool
+
+
+def next_handover_seq(con: duckdb.DuckDBPyConnection) -> int:
+    _ensure_state(con)
+    return _first(con, f"select coalesce(max(handover_seq), 0) + 1 from {STATE_TABLE}")[0]
+
+
+def _ensure_state(con) -> None:
+    con.execute("create schema if not exists bronze")
+    con.execute(
+        f"create table if not exists {STATE_TABLE} (table_name varchar primary key, delta_version bigint, "
+        "files varchar[], handover_seq bigint, handed_over_at timestamptz default current_timestamp)"
+    )
+
+
+def hand_over(
+    con: duckdb.DuckDBPyConnection, name: str, delta_path: Path, empty_schema: pa.Schema, seq: int
+) -> HandoverResult:
+    """Bring `bronze.<name>` in the warehouse up to the Delta table's current version."""
+    _ensure_state(con)
+    target = f"bronze.{name}"
+    try:
+        delta = DeltaTable(str(delta_path))
+    except TableNotFoundError:
+        _create_empty(con, target, empty_schema)
+        return HandoverResult(name, None, 0, 0, False)
+
+    version = delta.version()
+    files = sorted(delta.get_add_actions(flatten=True).column("path").to_pylist())
+    state = _first(con, f"select delta_version, files from {STATE_TABLE} where table_name = ?", [name])
+    table_exists = _exists(con, target)
+    if state is not None and state[0] == version and table_exists:
+        return HandoverResult(name, version, 0, 0, False)
+
+    previous = set(state[1]) if state is not None and table_exists else set()
+    full_reload = not previous.issubset(files)
+    new_files = files if full_reload else [f for f in files if f not in previous]
+
+    if full_reload or not table_exists:
+        con.execute(f"drop table if exists {target}")
+        _create_empty(con, target, empty_schema)
+    rows_added = 0
+    if new_files:
+        scan = (
+            "select * from read_parquet(?, hive_partitioning = true, union_by_name = true, "
+            "hive_types = {'company_id': varchar})"
+        )
+        paths = [str(delta_path / f) for f in new_files]
+        _add_missing_columns(con, target, con.execute(f"describe {scan}", [paths]).fetchall())
+        before = _first(con, f"select count(*) from {target}")[0]
+        con.execute(f"insert into {target} by name select *, ? as _handover_seq from ({scan})", [seq, paths])
+        rows_added = _first(con, f"select count(*) from {target}")[0] - before
+    con.execute(
+        f"insert or replace into {STATE_TABLE} (table_name, delta_version, files, handover_seq) "
+        "values (?, ?, ?, ?)",
+        [name, version, files, seq],
+    )
+    return HandoverResult(name, version, len(new_files), rows_added, full_reload)
+
+
+def _exists(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    return bool(_first(
+        con, "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table])[0])
+
+
+def _first(con, sql: str, params=None):
+    # fetchall, not fetchone: DuckDB 2 refuses new work on a connection with an unfinished result.
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def _create_empty(con, target: str, schema: pa.Schema) -> None:
+    if _exists(con, target):
+        return
+    empty = schema.append(pa.field("_handover_seq", pa.int64())).empty_table()
+    con.register("_empty_bronze", empty)
+    con.execute(f"create table {target} as select * from _empty_bronze")
+    con.unregister("_empty_bronze")
+
+
+def _add_missing_columns(con, target: str, incoming: list[tuple]) -> None:
+    # Delta schema evolution (a column added to bronze) becomes a new column here too.
+    existing = {row[0] for row in con.execute(f"select column_name from (describe {target})").fetchall()}
+    for column, type_, *_ in incoming:
+        if column not in existing:
+            con.execute(f'alter table {target} add column "{column}" {type_}')
