@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 from deltalake import write_deltalake
+from pydantic import Field
 
 from orchestration.ingest.bronze_schemas import DATASETS
 from orchestration.ingest.landing import discover_landing
@@ -89,6 +90,14 @@ def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     )
 
 
+class IngestConfig(dg.Config):
+    retry_quarantined: bool = Field(
+        default=False,
+        description="Try files that were quarantined whole again even if the client's mapping has not "
+        "changed (it is retried automatically after a mapping change).",
+    )
+
+
 @dg.multi_asset(
     specs=[
         *[
@@ -104,18 +113,20 @@ def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     group_name="bronze",
     partitions_def=company_partitions,
 )
-def company_landing_files(context: dg.AssetExecutionContext, lake: LakeResource):
+def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, lake: LakeResource):
     """Ingest every new landing file of one company into the bronze Delta tables."""
     company_id = context.partition_key
     known = {c.company_id for c in load_registry(lake.registry_file)}
     if company_id not in known:
         raise dg.Failure(f"Company {company_id} is not in {lake.registry_file}; add it to the registry first.")
-    mapping = load_mapping(lake.mapping_file(company_id))
+    mapping_file = lake.mapping_file(company_id)
+    mapping = load_mapping(mapping_file)
     scan = discover_landing(lake.landing, known)
     files = [f for f in scan.files if f.company_id == company_id]
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=BronzeLake(lake.bronze),
         quarantine_root=lake.quarantine, run_id=context.run_id,
+        mapping_version=file_sha256(mapping_file), retry_quarantined=config.retry_quarantined,
     )
     quarantined = report.files_with_status("quarantined")
     partial = report.files_with_status("partial")

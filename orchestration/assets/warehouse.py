@@ -12,22 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
-from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS, bronze_schema
-from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE
 from orchestration.resources import LakeResource, WarehouseResource
-from orchestration.warehouse.bronze_handover import hand_over, next_handover_seq
+from orchestration.warehouse.bronze_handover import hand_over_bronze
 from orchestration.warehouse.dbt_project import warehouse_dbt_project
 from orchestration.warehouse.environment import environment
-
-BRONZE_TABLES = {
-    **{name: bronze_schema(name) for name in CONTENT_SCHEMAS},
-    **REGISTRY_SCHEMAS,
-    REJECTIONS_TABLE: REJECTIONS_SCHEMA,
-    LOG_TABLE: INGEST_LOG_SCHEMA,
-}
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts"}
 
@@ -58,17 +48,6 @@ class WarehouseTranslator(DagsterDbtTranslator):
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def hand_over_bronze(warehouse_file: str, lake: LakeResource) -> dict[str, dict]:
-    con = duckdb.connect(warehouse_file)
-    try:
-        seq = next_handover_seq(con)
-        results = {name: hand_over(con, name, lake.bronze / name, schema, seq) for name, schema in BRONZE_TABLES.items()}
-    finally:
-        con.close()
-    return {name: {"files": r.files_read, "rows": r.rows_added, "full_reload": r.full_reload}
-            for name, r in results.items()}
-
-
 @dbt_assets(
     manifest=warehouse_dbt_project.manifest_path,
     project=warehouse_dbt_project,
@@ -78,9 +57,10 @@ def hand_over_bronze(warehouse_file: str, lake: LakeResource) -> dict[str, dict]
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                      warehouse: WarehouseResource):
     with warehouse.file.rebuild() as build:
-        handed_over = hand_over_bronze(str(build), lake)
-        context.log.info("bronze hand-over: " + ", ".join(
-            f"{name} +{r['rows']} rows from {r['files']} file(s)" for name, r in handed_over.items() if r["files"]))
+        handed_over = hand_over_bronze(build, lake.bronze)
+        context.log.info("bronze hand-over: " + (", ".join(
+            f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
+            or "nothing new"))
         with environment(WAREHOUSE_PATH=str(build)):
             yield from dbt.cli(["build"], context=context).stream()
     context.log.info(f"published warehouse {warehouse.path}")

@@ -49,6 +49,7 @@ INGEST_LOG_SCHEMA = pa.schema(
         ("rows_landed", pa.int64()),
         ("rows_rejected", pa.int64()),
         ("unmapped_columns", pa.string()),
+        ("mapping_version", pa.string()),  # sha256 of the client mapping used
         ("file_size_bytes", pa.int64()),
         ("file_modified_at", UTC_TS),
         ("ingested_at", UTC_TS),

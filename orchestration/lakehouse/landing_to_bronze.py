@@ -87,12 +87,20 @@ def ingest_company(
     bronze: BronzeLake,
     quarantine_root: Path,
     run_id: str,
+    mapping_version: str = "",
+    retry_quarantined: bool = False,
     now: datetime | None = None,
 ) -> CompanyIngestReport:
+    """Land the new files among `files`; files already in the ingest log are skipped.
+
+    A file quarantined whole is tried again when the client's mapping has changed since (the
+    usual fix is in the mapping), or when `retry_quarantined` is set.
+    """
     now = now or datetime.now(timezone.utc)
     report = CompanyIngestReport(company_id=company_id, run_id=run_id)
-    logged = _logged_files(bronze, company_id)
-    logged_hashes = {digest for (_, digest) in logged}
+    logged = _logged_files(bronze, company_id, mapping_version, retry_quarantined)
+    # content that was really processed (not merely recognised as a copy of something else)
+    logged_hashes = {digest for (_, digest), status in logged.items() if status != "duplicate"}
     landed_hashes = {ds: None for ds in DATASETS}  # read lazily, only for datasets with new files
     rejected_hashes = bronze.hashes_in(REJECTIONS_TABLE, company_id, "source_hash")
 
@@ -113,12 +121,13 @@ def ingest_company(
             "file_modified_at": datetime.fromtimestamp(stat.st_mtime, timezone.utc),
             "ingested_at": now,
             "ingest_run_id": run_id,
+            "mapping_version": mapping_version or None,
         }
         if (rel, digest) in logged:
             report.files.append(FileOutcome(rel, digest, None, "already_ingested"))
             continue
         if digest in logged_hashes or digest in hashes_this_run:
-            original = hashes_this_run.get(digest) or next(f for (f, d) in logged if d == digest)
+            original = hashes_this_run.get(digest) or next(f for (f, d), st in logged.items() if d == digest and st != "duplicate")
             report.files.append(FileOutcome(rel, digest, None, "duplicate", first_problem=f"same content as {original}"))
             pending_log.append({**log_base, "dataset": None, "status": "duplicate", "rows_landed": 0,
                                 "rows_rejected": 0, "unmapped_columns": f"same content as {original}"})
@@ -175,13 +184,27 @@ def ingest_company(
     return report
 
 
-def _logged_files(bronze: BronzeLake, company_id: str) -> set[tuple[str, str]]:
+def _logged_files(bronze: BronzeLake, company_id: str, mapping_version: str,
+                  retry_quarantined: bool) -> dict[tuple[str, str], str]:
+    """(file, hash) pairs that are done: everything logged, except whole-file quarantines that
+    deserve another try."""
     table = bronze.open(LOG_TABLE)
     if table is None:
-        return set()
+        return {}
     logged = table.to_pyarrow_dataset(partitions=[("company_id", "=", company_id)]).to_table(
-        columns=["source_file", "source_hash"])
-    return set(zip(logged["source_file"].to_pylist(), logged["source_hash"].to_pylist()))
+        columns=["source_file", "source_hash", "status", "mapping_version"]).to_pylist()
+    quarantined_under: dict[tuple[str, str], set] = {}
+    done: dict[tuple[str, str], str] = {}
+    for row in logged:
+        key = (row["source_file"], row["source_hash"])
+        if row["status"] == "quarantined":
+            quarantined_under.setdefault(key, set()).add(row["mapping_version"] or "")
+        else:
+            done[key] = row["status"]
+    for key, versions in quarantined_under.items():
+        if key not in done and not retry_quarantined and (mapping_version or "") in versions:
+            done[key] = "quarantined"
+    return done
 
 
 def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id) -> dict:

@@ -19,7 +19,18 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS, bronze_schema
+from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE
+
 STATE_TABLE = "bronze._handover_state"
+
+# Every bronze Delta table the warehouse receives, with the shape it has when still empty.
+BRONZE_TABLES: dict[str, pa.Schema] = {
+    **{name: bronze_schema(name) for name in CONTENT_SCHEMAS},
+    **REGISTRY_SCHEMAS,
+    REJECTIONS_TABLE: REJECTIONS_SCHEMA,
+    LOG_TABLE: INGEST_LOG_SCHEMA,
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,16 @@ class HandoverResult:
     files_read: int
     rows_added: int
     full_reload: bool
+
+
+def hand_over_bronze(warehouse_file: Path, bronze_root: Path) -> list[HandoverResult]:
+    """Bring every bronze table of the warehouse file up to date with the lake."""
+    con = duckdb.connect(str(warehouse_file))
+    try:
+        seq = next_handover_seq(con)
+        return [hand_over(con, name, bronze_root / name, schema, seq) for name, schema in BRONZE_TABLES.items()]
+    finally:
+        con.close()
 
 
 def next_handover_seq(con: duckdb.DuckDBPyConnection) -> int:

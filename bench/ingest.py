@@ -1,0 +1,77 @@
+"""Ingest throughput: the full ingest path (parse per mapping, standardise, lineage, exactly-once
+bookkeeping, Delta commit) against a bare `pyarrow.csv.read_csv` + `write_deltalake` of the same
+file, both timed in the same run."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+from deltalake import write_deltalake
+
+from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.mapping import load_mapping
+from orchestration.lakehouse.bronze import BronzeLake
+from orchestration.lakehouse.landing_to_bronze import ingest_company
+from orchestration.sample_clients import write_sensor_export
+from orchestration.settings import clients_dir
+
+# A long-layout CSV client: the common shape of a PLC historian export.
+BENCH_COMPANY_LAYOUT = "long"
+
+
+def _bench_company() -> tuple[str, dict]:
+    import yaml
+
+    for path in sorted((clients_dir() / "mappings").glob("*.yaml")):
+        mapping = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for spec in mapping["datasets"]:
+            if spec["dataset"] == "sensor_readings" and spec.get("layout") == BENCH_COMPANY_LAYOUT \
+                    and spec.get("format", "csv") == "csv":
+                return mapping["company_id"], spec
+    raise SystemExit(f"no client with a {BENCH_COMPANY_LAYOUT} CSV sensor export in {clients_dir()}")
+
+
+def run(*, quick: bool, workdir: Path) -> dict:
+    readings = 1_000_000 if quick else 5_000_000
+    shutil.rmtree(workdir, ignore_errors=True)
+    company, spec = _bench_company()
+    landing = workdir / "landing"
+    export = landing / company / spec["files"].replace("*", "bench")
+    export.parent.mkdir(parents=True, exist_ok=True)
+    write_sensor_export(export, company_id=company, readings=readings, seed=1, layout=BENCH_COMPANY_LAYOUT)
+
+    # Baseline: what the bare libraries do with the same bytes (same encoding, delimiter, header).
+    started = time.perf_counter()
+    read_options = pacsv.ReadOptions(encoding=spec.get("encoding", "utf-8").replace("utf-8-sig", "utf-8"),
+                                     skip_rows=int(spec.get("header_row", 1)) - 1)
+    table = pacsv.read_csv(export, read_options=read_options,
+                           parse_options=pacsv.ParseOptions(delimiter=spec.get("delimiter", ",")))
+    write_deltalake(str(workdir / "baseline_delta"), table, mode="overwrite")
+    baseline_s = time.perf_counter() - started
+
+    mapping = load_mapping(clients_dir() / "mappings" / f"{company}.yaml")
+    started = time.perf_counter()
+    files = [f for f in discover_landing(landing, {company}).files if f.company_id == company]
+    report = ingest_company(company, files, mapping=mapping, bronze=BronzeLake(workdir / "bronze"),
+                            quarantine_root=workdir / "quarantine", run_id="bench")
+    ingest_s = time.perf_counter() - started
+    landed = report.rows_landed("sensor_readings")
+    if landed < readings or report.rows_rejected:
+        raise SystemExit(f"ingest landed {landed} of {readings} readings with {report.rows_rejected} rejections")
+
+    return {
+        "benchmark": "ingest",
+        "quick": quick,
+        "company_id": company,
+        "file_bytes": export.stat().st_size,
+        "rows": landed,
+        "baseline_rows": table.num_rows,
+        "ingest_s": round(ingest_s, 3),
+        "baseline_s": round(baseline_s, 3),
+        "ingest_rows_per_s": round(landed / ingest_s),
+        "baseline_rows_per_s": round(landed / baseline_s),
+        "ratio": round(baseline_s / ingest_s, 3),
+    }

@@ -1,0 +1,35 @@
+"""Benchmarks. Each prints, as its last line, one JSON object with its numbers.
+
+    uv run python bench/run.py ingest [--quick]        # ingest path vs bare pyarrow read_csv + write_deltalake
+    uv run python bench/run.py incremental [--quick]   # dbt incremental after one new day vs full rebuild
+
+Ratios are measured against a baseline timed in the same run, on the same machine and files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import incremental, ingest  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", choices=["ingest", "incremental"])
+    parser.add_argument("--quick", action="store_true", help="a smaller run of the same shape (minutes)")
+    parser.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parent / "out",
+                        help="where generated data goes (deleted and recreated)")
+    args = parser.parse_args(argv)
+    module = {"ingest": ingest, "incremental": incremental}[args.benchmark]
+    result = module.run(quick=args.quick, workdir=args.workdir / args.benchmark)
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Shared fixtures: small samples from the project's own seeded generator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENTS = REPO / "clients"
+
+# Tests never touch the developer's lake/ or Dagster home.
+os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mfg-lakehouse-test-dagster"))
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """Two days of 5-minute sample exports for every registered client (landing folder)."""
+    from orchestration.sample_clients import generate_sample
+
+    root = tmp_path_factory.mktemp("sample")
+    generate_sample(root / "landing", seed=7, days=2, sampling_seconds=300)
+    return root / "landing"
+
+
+@pytest.fixture
+def lake(tmp_path, small_sample) -> Path:
+    """A private lake with a copy of the small sample in its landing area."""
+    root = tmp_path / "lake"
+    shutil.copytree(small_sample, root / "landing")
+    manifest = small_sample.parent / "sample_manifest.json"
+    if manifest.exists():
+        shutil.copy(manifest, root / "sample_manifest.json")
+    return root
