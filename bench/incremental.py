@@ -13,10 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.ingest.landing import discover_landing
-from orchestration.ingest.mapping import load_mapping
-from orchestration.lakehouse.bronze import BronzeLake
-from orchestration.lakehouse.landing_to_bronze import ingest_company
+from orchestration.lakehouse.landing_to_bronze import ingest_landing
 from orchestration.sample_clients import generate_sample
 from orchestration.settings import clients_dir
 from orchestration.warehouse.build import build_warehouse
@@ -49,14 +46,9 @@ def twenty_clients(target: Path) -> list[str]:
 
 
 def ingest_all(lake: Path, clients: Path, companies: list[str]) -> int:
-    scan = discover_landing(lake / "landing", set(companies))
-    landed = 0
-    for company in companies:
-        report = ingest_company(company, [f for f in scan.files if f.company_id == company],
-                                mapping=load_mapping(clients / "mappings" / f"{company}.yaml"),
-                                bronze=BronzeLake(lake / "bronze"), quarantine_root=lake / "quarantine", run_id="bench")
-        landed += report.rows_landed("sensor_readings")
-    return landed
+    reports = ingest_landing(lake / "landing", clients, lake / "bronze", lake / "quarantine",
+                             companies=companies, run_id="bench")
+    return sum(report.rows_landed("sensor_readings") for report in reports.values())
 
 
 def run(*, quick: bool, workdir: Path) -> dict:

@@ -2,8 +2,6 @@
 
 import dagster as dg
 
-from orchestration.partitions import company_partitions
-
 registry_job = dg.define_asset_job(
     "registry_job",
     selection=dg.AssetSelection.assets(["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
@@ -14,7 +12,6 @@ ingest_company_job = dg.define_asset_job(
     "ingest_company_job",
     selection=dg.AssetSelection.groups("bronze") - dg.AssetSelection.assets(
         ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
-    partitions_def=company_partitions,
     description="Ingest one company's new landing files into the bronze Delta tables.",
 )
 

@@ -1,7 +1,5 @@
 """Sensors decide *what* to run; the assets decide how."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 

@@ -1,7 +1,5 @@
 """Stage 3a: ML features from the warehouse marts."""
 
-from __future__ import annotations
-
 import dagster as dg
 import duckdb
 from dagster_dbt import get_asset_key_for_model

@@ -1,11 +1,8 @@
 """Stage 1: landing files -> bronze Delta tables (exactly once per file, bad input quarantined)."""
 
-from __future__ import annotations
-
 from datetime import datetime, timezone
 
 import dagster as dg
-from deltalake import write_deltalake
 from pydantic import Field
 
 from orchestration.ingest.bronze_schemas import DATASETS
@@ -13,7 +10,7 @@ from orchestration.ingest.landing import discover_landing
 from orchestration.ingest.mapping import load_mapping
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, BronzeLake, rows_of
 from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
-from orchestration.lakehouse.registry import load_registry, registry_tables
+from orchestration.lakehouse.registry import land_registry, load_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
 
@@ -41,9 +38,7 @@ def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
     new = [c.company_id for c in companies if c.company_id not in known]
     if new:
         context.instance.add_dynamic_partitions(company_partitions.name, new)
-    for name, table in registry_tables(companies).items():
-        # The registry is a snapshot: overwrite, and Delta's history keeps every earlier one.
-        write_deltalake(str(lake.bronze / name), table, mode="overwrite", schema_mode="overwrite")
+    for name, table in land_registry(companies, lake.bronze).items():
         yield dg.MaterializeResult(
             asset_key=["bronze", name],
             metadata={"rows": table.num_rows, "registry": str(lake.registry_file), "newly_registered": ", ".join(new)},

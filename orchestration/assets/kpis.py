@@ -1,7 +1,5 @@
 """Stage 3b: programme KPIs and the dashboard programme officers read."""
 
-from __future__ import annotations
-
 import dagster as dg
 import duckdb
 from dagster_dbt import get_asset_key_for_model

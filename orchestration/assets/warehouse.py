@@ -6,8 +6,6 @@ the build succeeded: analysts keep querying the previous warehouse meanwhile, an
 error-severity test never reaches them or the KPI assets downstream.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

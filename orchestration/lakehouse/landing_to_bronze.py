@@ -220,3 +220,25 @@ def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id) ->
         "quarantined_at": now,
         "ingest_run_id": run_id,
     }
+
+
+def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path, quarantine_root: Path, *,
+                   companies: list[str] | None = None, run_id: str = "manual") -> dict[str, CompanyIngestReport]:
+    """Land the registry, then every (or the listed) registered company's new landing files, outside
+    Dagster: what scripts, benchmarks and tests use; the Dagster assets do the same per company partition."""
+    from orchestration.ingest.landing import discover_landing
+    from orchestration.ingest.mapping import load_mapping
+    from orchestration.lakehouse.registry import land_registry, load_registry
+
+    registry = load_registry(clients / "registry.yaml")
+    land_registry(registry, bronze_root)
+    registered = [c.company_id for c in registry]
+    scan = discover_landing(landing_root, set(registered))
+    bronze = BronzeLake(bronze_root)
+    reports = {}
+    for company in companies or registered:
+        mapping_file = clients / "mappings" / f"{company}.yaml"
+        reports[company] = ingest_company(
+            company, [f for f in scan.files if f.company_id == company], mapping=load_mapping(mapping_file),
+            bronze=bronze, quarantine_root=quarantine_root, run_id=run_id, mapping_version=file_sha256(mapping_file))
+    return reports

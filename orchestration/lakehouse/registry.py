@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import yaml
+from deltalake import write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS
 
@@ -87,3 +88,12 @@ def _as_date(value) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+def land_registry(companies: list[Company], bronze_root: Path) -> dict[str, pa.Table]:
+    """Write the registry snapshot to its bronze tables. A snapshot overwrites the previous one;
+    Delta's history keeps every earlier version."""
+    tables = registry_tables(companies)
+    for name, table in tables.items():
+        write_deltalake(str(Path(bronze_root) / name), table, mode="overwrite", schema_mode="overwrite")
+    return tables

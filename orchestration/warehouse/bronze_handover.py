@@ -93,9 +93,12 @@ def hand_over(
         _create_empty(con, target, empty_schema)
     rows_added = 0
     if new_files:
+        # Partition values live in the folder names; company ids like "0042" must stay text.
+        partitioned = bool(delta.metadata().partition_columns)
         scan = (
             "select * from read_parquet(?, hive_partitioning = true, union_by_name = true, "
             "hive_types = {'company_id': varchar})"
+            if partitioned else "select * from read_parquet(?, hive_partitioning = false, union_by_name = true)"
         )
         paths = [str(delta_path / f) for f in new_files]
         _add_missing_columns(con, target, con.execute(f"describe {scan}", [paths]).fetchall())

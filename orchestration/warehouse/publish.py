@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,7 +61,11 @@ class WarehouseFile:
         On error the copy is discarded and the published warehouse stays as it was.
         """
         with self._writer_lock():
-            build = self.directory / f".build-{uuid.uuid4().hex}.duckdb"
+            # One build at a time (the lock), so the copy can have a fixed name: dbt then sees the
+            # same profile path every build and keeps its partial parsing (a fresh parse costs ~20 s).
+            build = self.directory / f".{self.path.stem}.build.duckdb"
+            for stale in (build, build.with_name(build.name + ".wal")):
+                stale.unlink(missing_ok=True)  # left by a process killed mid-build
             if self.path.exists():
                 shutil.copyfile(self.path, build)
             try:
