@@ -1,0 +1,458 @@
+"""Read one client export (CSV or XLSX) into an Arrow table of its source columns.
+
+CSV goes through Arrow's multi-threaded reader with every column read as text (casting is done
+afterwards, column at a time, so a bad cell rejects one row instead of the whole file). The bytes
+are checked against the mapped encoding first: a CP949 file declared UTF-8 is rejected as
+`wrong_encoding`, never decoded into mojibake. Each data row keeps the 1-based line number (CSV)
+or sheet row number (XLSX) it came from.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from orchestration.ingest.mapping import DatasetSpec
+from orchestration.ingest.rejections import FileRejected, Rejection
+
+SNIFF_BYTES = 1 << 16
+UTF8_BOM = codecs.BOM_UTF8
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / encrypted .xlsx
+CP949_FAMILY = {"cp949", "euc_kr", "johab", "iso2022_kr"}
+
+
+@dataclass
+class RawFile:
+    """A file's data rows as read, before any standardisation."""
+
+    table: pa.Table  # one column per used source column: text (CSV) or native cell types (XLSX)
+    header: list[str]  # every column name of the header, stripped, in file order
+    source_rows: pa.Array  # int64, the 1-based line/row number of each data row
+    encoding: str
+    rejections: list[Rejection] = field(default_factory=list)  # rows that could not even be split
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.source_rows) + len(self.rejections)
+
+
+def read_file(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
+              types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
+              meridiem_columns: set[str] | None = None) -> RawFile:
+    """Read the data rows of `path` per the dataset spec; `wanted` limits the columns
+    materialised (all header names are still reported)."""
+    if spec.format == "xlsx":
+        return read_xlsx(path, spec, relative_path=relative_path, wanted=wanted)
+    return read_csv(path, spec, relative_path=relative_path, wanted=wanted, types=types,
+                    timestamp_format=timestamp_format, meridiem_columns=meridiem_columns)
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
+             types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
+             meridiem_columns: set[str] | None = None) -> RawFile:
+    """`types`: column name -> the type to try first (the file is re-read as text when any cell
+    does not convert); `timestamp_format`: the strptime format (or pyarrow.csv.ISO8601) for
+    timestamp-typed columns."""
+    rel = relative_path
+    raw = Path(path).read_bytes()
+    _reject_non_text(raw, rel)
+    data, encoding, codec = resolve_encoding(raw, spec.encoding, rel)
+    if data.startswith(UTF8_BOM):
+        data = data[len(UTF8_BOM):]
+
+    header_start = _offset_of_line(data, spec.header_row)
+    if header_start is None:
+        raise FileRejected("missing_header", f"{rel}: the mapping puts the header on line {spec.header_row}, "
+                           f"but the file has fewer lines", rel, row=spec.header_row)
+    header_end = data.find(b"\n", header_start)
+    header_end = len(data) if header_end == -1 else header_end + 1
+    try:
+        header_line = data[header_start:header_end].decode(codec or "utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise FileRejected("wrong_encoding", f"{rel}: the header (line {spec.header_row}) is not valid {encoding}",
+                           rel, row=spec.header_row) from None
+    if not header_line.strip():
+        raise FileRejected("missing_header", f"{rel}: line {spec.header_row} (the header row per the mapping) "
+                           f"is blank", rel, row=spec.header_row)
+    raw_names = next(csv.reader([header_line], delimiter=spec.delimiter))
+    header = [name.strip() for name in raw_names]
+    body = data[header_end:]
+    if not body[:SNIFF_BYTES].strip() and not body.strip():
+        raise FileRejected("header_only", f"{rel}: header on line {spec.header_row} but no data rows", rel)
+
+    # Read by position with our own (stripped) names, so stray spaces in the header do not matter.
+    names = [f"c{i}" for i in range(len(header))]
+    keep = [names[i] for i, h in enumerate(header) if wanted is None or h in wanted]
+    newlines_in_values = _has_quoted_newline(body)
+
+    def parse(column_types: dict[str, pa.DataType], timestamp_parsers: list) -> tuple[pa.Table, list]:
+        invalid: list[pacsv.InvalidRow] = []
+
+        def on_invalid(row: pacsv.InvalidRow) -> str:
+            invalid.append(row)
+            return "skip"
+
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(body)),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=spec.delimiter, invalid_row_handler=on_invalid,
+                                             newlines_in_values=newlines_in_values),
+            convert_options=pacsv.ConvertOptions(column_types=column_types, include_columns=keep,
+                                                 strings_can_be_null=True, null_values=[""],
+                                                 quoted_strings_can_be_null=True,
+                                                 timestamp_parsers=timestamp_parsers),
+        )
+        return table, invalid
+
+    # CP949 bytes are read as binary and decoded column by column below (every CP949 byte of a
+    # Korean character is >= 0x41, so delimiters, quotes and newlines are found correctly).
+    text_type = pa.binary() if codec else pa.string()
+    as_text = {n: text_type for n in keep}
+    # Optimistically read the columns the caller will cast (numbers, timestamps) typed: a clean file
+    # (the usual case) is then read at Arrow's full speed; any bad cell sends it down the text path,
+    # where each bad cell rejects one row.
+    typed = {n: (types or {}).get(header[int(n[1:])], text_type) for n in keep}
+    table = invalid = None
+    if any(t != text_type for t in typed.values()):
+        try:
+            table, invalid = parse(typed, [timestamp_format] if timestamp_format else [])
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None
+    if table is None:
+        try:
+            table, invalid = parse(as_text, [])
+        except pa.ArrowInvalid as error:
+            text = str(error)
+            if "UTF8" in text or "UTF-8" in text:
+                raise FileRejected("wrong_encoding", f"{rel}: the file is not valid {encoding}: {text}", rel) from None
+            raise FileRejected("malformed_csv", f"{rel}: cannot be parsed as CSV: {text}", rel) from None
+    table = table.rename_columns([header[int(n[1:])] for n in table.column_names])
+
+    rejections: list[Rejection] = []
+    total_lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    if not invalid and table.num_rows == total_lines:
+        first = spec.header_row + 1
+        source_rows = int64_array(np.arange(first, first + table.num_rows, dtype=np.int64))
+    else:  # blank lines, multi-line cells or broken rows: number the rows by re-reading them
+        source_rows, rejections = _number_rows(body, spec, len(header), rel, codec or "utf-8")
+        if len(source_rows) != table.num_rows:
+            raise FileRejected("malformed_csv", f"{rel}: the row structure is ambiguous ({table.num_rows} rows by "
+                               f"Arrow, {len(source_rows)} by Python's csv module)", rel)
+        source_rows = pa.array(source_rows, pa.int64())
+    if codec:
+        at = meridiem_offset(timestamp_format) if isinstance(timestamp_format, str) else None
+        table = pa.table({name: _decode_column(table[name], codec, name in (meridiem_columns or ()), source_rows,
+                                               rel, name, encoding, at)
+                          if pa.types.is_binary(table[name].type) else table[name] for name in table.column_names})
+    return RawFile(table, header, source_rows, encoding, rejections)
+
+
+def _latin_meridiem(column: pa.Array, codec: str, at: int | None) -> pa.Array:
+    """Binary timestamps with CP949 오전/오후 -> AM/PM. When the format puts %p at a fixed byte
+    offset (e.g. "%Y.%m.%d %p ..."), two slice replacements instead of two substring searches."""
+    am, pm = "오전".encode(codec), "오후".encode(codec)
+    if at is not None:
+        word = pc.binary_slice(column, at, at + len(am))
+        is_am, is_pm = pc.equal(word, pa.scalar(am, pa.binary())), pc.equal(word, pa.scalar(pm, pa.binary()))
+        if pc.all(pc.fill_null(pc.or_(is_am, is_pm), True)).as_py():
+            return pc.if_else(is_pm, pc.binary_replace_slice(column, at, at + len(pm), b"PM"),
+                              pc.binary_replace_slice(column, at, at + len(am), b"AM"))
+    for korean, latin in ((am, b"AM"), (pm, b"PM")):
+        column = pc.replace_substring(column, korean, latin)
+    return column
+
+
+FIXED_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%I": 2, "%M": 2, "%S": 2, "%y": 2}
+
+
+def meridiem_offset(fmt: str) -> int | None:
+    """Byte offset of %p in text written with `fmt`, when everything before it has a fixed width."""
+    offset, i = 0, 0
+    while i < len(fmt):
+        if fmt.startswith("%p", i):
+            return offset
+        if fmt[i] == "%":
+            width = FIXED_WIDTH.get(fmt[i:i + 2])
+            if width is None:
+                return None
+            offset, i = offset + width, i + 2
+        elif fmt[i].isascii():
+            offset, i = offset + 1, i + 1
+        else:
+            return None
+    return None
+
+
+def _decode_column(column: pa.ChunkedArray, codec: str, meridiem: bool, source_rows: pa.Array, rel: str,
+                   name: str, encoding: str, meridiem_at: int | None = None) -> pa.Array:
+    """A binary column of CP949 cells as text. ASCII-only columns (numbers, codes, ISO times) are
+    reinterpreted without copying; others are decoded once per distinct value."""
+    column = column.combine_chunks()
+    if meridiem:  # 오전/오후 -> AM/PM, as timestamps.parse_local would do after decoding
+        column = _latin_meridiem(column, codec, meridiem_at)
+    as_string = column.view(pa.string())
+    if pc.all(pc.fill_null(pc.string_is_ascii(as_string), True)).as_py():
+        return as_string
+    encoded = column.dictionary_encode()
+    decoded = []
+    for index, value in enumerate(encoded.dictionary.to_pylist()):
+        try:
+            decoded.append(value.decode(codec))
+        except UnicodeDecodeError:
+            first = pc.index(encoded.indices, pa.scalar(index, encoded.indices.type)).as_py()
+            row = source_rows[first].as_py()
+            raise FileRejected("wrong_encoding", f"{rel}: line {row}, column {name!r} is not valid {encoding}", rel, row=row, column=name) from None
+    return pc.take(pa.array(decoded, pa.string()), encoded.indices)
+
+
+def int64_array(values: np.ndarray) -> pa.Array:
+    """numpy int64 -> Arrow without going through `pa.array` (which imports pandas on first use)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    values = np.asarray(values, dtype=bool)
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+
+
+def _offset_of_line(data: bytes, line: int) -> int | None:
+    offset = 0
+    for _ in range(line - 1):
+        offset = data.find(b"\n", offset)
+        if offset == -1:
+            return None
+        offset += 1
+    return offset if offset < len(data) else None
+
+
+def _has_quoted_newline(body: bytes) -> bool:
+    """Whether a quoted cell spans lines: some line has an odd number of quote characters."""
+    if b'"' not in body:
+        return False
+    data = np.frombuffer(body, dtype=np.uint8)
+    quotes = np.flatnonzero(data == ord('"'))
+    line_of_quote = np.searchsorted(np.flatnonzero(data == ord("\n")), quotes)
+    return bool((np.bincount(line_of_quote) % 2).any())
+
+
+def _number_rows(body: bytes, spec: DatasetSpec, width: int, rel: str,
+                 codec: str = "utf-8") -> tuple[list[int], list[Rejection]]:
+    """Line numbers of the rows Arrow kept (skipping blank lines), and a rejection for each row
+    with the wrong number of fields."""
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as error:
+        line = spec.header_row + _first_bad_line(body, error)
+        raise FileRejected("wrong_encoding", f"{rel}: line {line} is not valid {codec}", rel, row=line) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter)
+    rows, rejections, consumed = [], [], 0
+    for record in reader:
+        line = spec.header_row + consumed + 1
+        consumed = reader.line_num
+        if not record:
+            continue
+        if len(record) != width:
+            reason = "truncated_row" if len(record) < width else "ragged_row"
+            rejections.append(Rejection(reason, f"line {line} has {len(record)} field(s), the header has {width}",
+                                        rel, line, None))
+            continue
+        rows.append(line)
+    return rows, rejections
+
+
+def _reject_non_text(raw: bytes, rel: str) -> None:
+    head = raw[:SNIFF_BYTES]
+    if not head.replace(UTF8_BOM, b"").strip() and not raw.replace(UTF8_BOM, b"").strip():
+        raise FileRejected("empty_file", f"{rel}: the file is empty", rel)
+    if head.startswith(ZIP_MAGIC):
+        raise FileRejected("binary_file", f"{rel}: this is a ZIP/XLSX file, but the mapping reads it as CSV "
+                           f"(set format: xlsx, or fix the files glob)", rel)
+    if head.startswith(OLE_MAGIC):
+        raise FileRejected("binary_file", f"{rel}: this is a legacy Excel (.xls) or encrypted file, not CSV", rel)
+    if head.startswith(UTF16_BOMS):
+        raise FileRejected("wrong_encoding", f"{rel}: the file is UTF-16 (Excel 'Unicode text'); export it as "
+                           f"CSV UTF-8 or CP949", rel)
+    if b"\x00" in head:
+        raise FileRejected("binary_file", f"{rel}: the file contains NUL bytes; it is not a text export", rel)
+
+
+def _first_bad_line(raw: bytes, error: UnicodeDecodeError) -> int:
+    return raw.count(b"\n", 0, error.start) + 1
+
+
+def guess_encoding(raw: bytes) -> str | None:
+    """charset-normalizer's best guess for bytes that are not UTF-8 (None when it has none)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 1 << 20]).best()
+    return best.encoding if best is not None else None
+
+
+def resolve_encoding(raw: bytes, encoding: str, rel: str) -> tuple[bytes, str, str | None]:
+    """(bytes, the encoding they are in, codec): codec is None when the bytes are UTF-8 and
+    "cp949" when they are CP949 to be decoded column by column by the reader."""
+    if encoding == "cp949" or encoding == "auto" and not _is_utf8(raw):
+        if encoding == "cp949" and not raw.isascii() and _is_utf8(raw):
+            raise FileRejected("wrong_encoding", f"{rel}: the file is UTF-8, but the mapping declares cp949 "
+                               f"(set encoding: utf-8 or auto)", rel)
+        if encoding == "cp949" or _mostly(raw, "cp949"):  # Korean exports: CP949 first
+            return raw, "cp949", "cp949"
+        guess = (guess_encoding(raw) or "").lower()
+        if guess in CP949_FAMILY or not guess:
+            return raw, "cp949", "cp949"
+    data, label = decode_to_utf8(raw, encoding, rel)
+    return data, label, None
+
+
+def decode_to_utf8(raw: bytes, encoding: str, rel: str) -> tuple[bytes, str]:
+    """The file's bytes as UTF-8 and the encoding they were read in; FileRejected
+    `wrong_encoding` when they are not valid in the mapped encoding."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(raw[:SNIFF_BYTES], final=False)
+        except UnicodeDecodeError as error:
+            guess = guess_encoding(raw)
+            hint = f"; it looks like {guess} (set encoding: cp949 or auto)" if guess else ""
+            raise FileRejected("wrong_encoding", f"{rel}: line {_first_bad_line(raw, error)} is not valid UTF-8 "
+                               f"as the mapping declares{hint}", rel, row=_first_bad_line(raw, error)) from None
+        return raw, "utf-8-sig" if raw.startswith(UTF8_BOM) else "utf-8"  # the rest is checked by Arrow
+    if encoding == "cp949":
+        if not raw.isascii() and _is_utf8(raw):
+            raise FileRejected("wrong_encoding", f"{rel}: the file is UTF-8, but the mapping declares cp949 "
+                               f"(set encoding: utf-8 or auto)", rel)
+        return _transcode(raw, "cp949", rel), "cp949"
+    # auto: valid UTF-8 is UTF-8 (other encodings of Korean text practically never are);
+    # otherwise ask charset-normalizer, and for Korean exports prefer CP949 (a superset of EUC-KR).
+    if _is_utf8(raw):
+        return raw, "utf-8-sig" if raw.startswith(UTF8_BOM) else "utf-8"
+    guess = (guess_encoding(raw) or "").lower()
+    candidates = (["cp949"] if guess in CP949_FAMILY or not guess else [guess, "cp949"])
+    for candidate in candidates:
+        try:
+            return raw.decode(candidate).encode("utf-8"), candidate
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise FileRejected("wrong_encoding", f"{rel}: encoding: auto could not read the file as UTF-8 or CP949"
+                       f"{f' (best guess {guess})' if guess else ''}", rel)
+
+
+def _mostly(raw: bytes, codec: str) -> bool:
+    """Whether the first 64 KiB read as `codec` with at most a few undecodable spots (the bad
+    cells are then rejected where they are, instead of the whole file being misread)."""
+    text = raw[:SNIFF_BYTES].decode(codec, errors="replace")
+    wide = sum(1 for ch in text if ord(ch) > 127)
+    return text.count("\ufffd") <= max(2, wide // 100)
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whole-file UTF-8 check in 1 MiB steps (a failed `bytes.decode` would copy the file into
+    the exception)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(raw)
+    try:
+        for start in range(0, len(raw), 1 << 20):
+            decoder.decode(view[start:start + (1 << 20)], final=start + (1 << 20) >= len(raw))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(raw: bytes, encoding: str, rel: str) -> bytes:
+    try:
+        return raw.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as error:
+        line = _first_bad_line(raw, error)
+        raise FileRejected("wrong_encoding", f"{rel}: line {line} is not valid {encoding} as the mapping declares",
+                           rel, row=line) from None
+
+
+# ---------------------------------------------------------------- XLSX
+
+
+def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None) -> RawFile:
+    from python_calamine import CalamineWorkbook
+
+    rel = relative_path
+    if Path(path).stat().st_size == 0:
+        raise FileRejected("empty_file", f"{rel}: the file is empty", rel)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        names = workbook.sheet_names
+        if spec.sheet is not None and spec.sheet not in names:
+            raise FileRejected("missing_sheet", f"{rel}: no sheet {spec.sheet!r} (the workbook has "
+                               f"{', '.join(map(repr, names))})", rel)
+        if not names:
+            raise FileRejected("unreadable_xlsx", f"{rel}: the workbook has no sheets", rel)
+        rows = workbook.get_sheet_by_name(spec.sheet or names[0]).to_python(skip_empty_area=False)
+    except FileRejected:
+        raise
+    except Exception as error:  # calamine raises its own errors for zip/xml problems
+        raise FileRejected("unreadable_xlsx", f"{rel}: cannot be read as XLSX: {error}", rel) from None
+    if not any(_filled(v) for row in rows for v in row):
+        raise FileRejected("empty_file", f"{rel}: the sheet is empty", rel)
+    if len(rows) < spec.header_row or not any(_filled(v) for v in rows[spec.header_row - 1]):
+        raise FileRejected("missing_header", f"{rel}: row {spec.header_row} (the header row per the mapping) "
+                           f"is empty", rel, row=spec.header_row)
+    header_cells = rows[spec.header_row - 1]
+    width = max(i + 1 for i, v in enumerate(header_cells) if _filled(v))
+    header = [_cell_text(v).strip() for v in header_cells[:width]]
+    data = [(spec.header_row + 1 + i, row) for i, row in enumerate(rows[spec.header_row:])
+            if any(_filled(v) for v in row)]
+    if not data:
+        raise FileRejected("header_only", f"{rel}: header on row {spec.header_row} but no data rows", rel)
+    columns, kept = [], []
+    for index, name in enumerate(header):
+        if wanted is not None and name not in wanted:
+            continue
+        columns.append(_column([row[index] if index < len(row) else None for _, row in data]))
+        kept.append(name)
+    table = pa.Table.from_arrays(columns, names=kept)
+    source_rows = pa.array([n for n, _ in data], pa.int64())
+    return RawFile(table, header, source_rows, "xlsx")
+
+
+def _filled(value) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _cell_text(value) -> str | None:
+    if not _filled(value):
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _column(values: list) -> pa.Array:
+    """One sheet column as Arrow: native datetimes/dates/times/numbers when every filled cell
+    has that type, else text."""
+    filled = [v for v in values if _filled(v)]
+    cleaned = [v if _filled(v) else None for v in values]
+    if filled and all(isinstance(v, dt.datetime) for v in filled):
+        return pa.array(cleaned, pa.timestamp("us"))
+    if filled and all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in filled):
+        return pa.array(cleaned, pa.date32())
+    if filled and all(isinstance(v, dt.time) for v in filled):
+        return pa.array(cleaned, pa.time64("us"))
+    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+        return pa.array([float(v) if v is not None else None for v in cleaned], pa.float64())
+    return pa.array([_cell_text(v) for v in values], pa.string())
