@@ -3,8 +3,14 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets import features, ingest, kpis, warehouse
-from orchestration.jobs import ingest_company_job, nightly_warehouse_schedule, registry_job, warehouse_job
+from orchestration.assets import features, ingest, kpis, quality, warehouse
+from orchestration.jobs import (
+    ingest_company_job,
+    nightly_warehouse_schedule,
+    quality_report_job,
+    registry_job,
+    warehouse_job,
+)
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.sensors import landing_sensor
 from orchestration.warehouse.dbt_project import warehouse_dbt_project
@@ -13,9 +19,9 @@ from orchestration.warehouse.dbt_project import warehouse_dbt_project
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis]),
+        assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality]),
         asset_checks=dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]),
-        jobs=[registry_job, ingest_company_job, warehouse_job],
+        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job],
         schedules=[nightly_warehouse_schedule],
         sensors=[
             landing_sensor,

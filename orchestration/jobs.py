@@ -21,6 +21,13 @@ warehouse_job = dg.define_asset_job(
     description="Rebuild the warehouse (dbt build), then features, KPIs and the KPI dashboard.",
 )
 
+quality_report_job = dg.define_asset_job(
+    "quality_report_job",
+    selection=dg.AssetSelection.groups("quality_reports"),
+    description="Inspect one company's data quality (asset checks per dimension) and write its "
+    "consulting report to lake/reports/quality/<company_id>.html.",
+)
+
 nightly_warehouse_schedule = dg.ScheduleDefinition(
     job=warehouse_job,
     cron_schedule="0 2 * * *",

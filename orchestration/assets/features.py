@@ -27,7 +27,7 @@ def lot_sensor_features(context: dg.AssetExecutionContext, lake: LakeResource,
         con = duckdb.connect(str(build))
         try:
             rows = build_lot_sensor_features(con)
-            features = con.execute(f"select * from {FEATURE_TABLE}").to_arrow_table()
+            features = con.sql(f"select * from {FEATURE_TABLE}").to_arrow_table()
             lots = con.execute(f"select count(distinct lot_key), count(distinct lot_key) filter (where lot_failed) "
                                f"from {FEATURE_TABLE}").fetchall()[0]
         finally:
