@@ -19,8 +19,9 @@ test: tools browser
 tools:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 
-# Headless Chromium renders the HTML reports in the browser tests.
+# Headless Chromium renders the HTML reports in the browser tests; the CJK font lets Hangul show
+# in its screenshots instead of empty boxes.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
