@@ -1,0 +1,15 @@
+{#- One row per event_key: a re-export of the same events replaces the earlier rows. -#}
+with events as (
+    select * from {{ ref('stg_equipment_events') }}
+),
+
+final as (
+    select *
+    from events
+    qualify row_number() over (
+        partition by event_key
+        order by ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last
+    ) = 1
+)
+
+select * from final

@@ -1,0 +1,40 @@
+{#- One row per inspection (inspection_key); a re-export of the same rows replaces the earlier ones. -#}
+with inspections as (
+    select * from {{ ref('stg_quality_inspections') }}
+),
+
+latest as (
+    select *
+    from inspections
+    qualify row_number() over (
+        partition by inspection_key
+        order by ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last
+    ) = 1
+),
+
+final as (
+    select
+        cast(inspection_key as varchar) as inspection_key,
+        cast(lot_key as varchar) as lot_key,
+        cast(company_id as varchar) as company_id,
+        cast(line_id as varchar) as line_id,
+        cast(lot_id as varchar) as lot_id,
+        cast(inspected_at_utc as timestamptz) as inspected_at_utc,
+        cast(inspected_at_kst as timestamp) as inspected_at_kst,
+        cast(characteristic as varchar) as characteristic,
+        cast(measured_value as double) as measured_value,
+        cast(lower_spec as double) as lower_spec,
+        cast(upper_spec as double) as upper_spec,
+        cast(unit as varchar) as unit,
+        cast(result as varchar) as result,
+        cast(is_defect as boolean) as is_defect,
+        cast(defect_type_raw as varchar) as defect_type_raw,
+        cast(defect_code as varchar) as defect_code,
+        cast(defect_name_ko as varchar) as defect_name_ko,
+        cast(defect_name_en as varchar) as defect_name_en,
+        cast(source_file as varchar) as source_file,
+        cast(source_row as bigint) as source_row
+    from latest
+)
+
+select * from final

@@ -1,0 +1,328 @@
+"""The dbt warehouse on tiny hand-made bronze tables: conversions, KST days, dedupe, incremental
+builds equal to a full refresh, OEE, defect codes, dbt tests.
+
+Every expected number below is worked out by hand from the rows written here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+from dagster_dbt import DbtCliResource
+from deltalake import write_deltalake
+
+from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
+from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
+from orchestration.warehouse.bronze_handover import hand_over_bronze
+from orchestration.warehouse.build import build_warehouse
+from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.environment import environment
+from orchestration.warehouse.publish import WarehouseFile
+
+REPO = Path(__file__).resolve().parents[2]
+UTC = timezone.utc
+COS, BAT = "CJ-COS-01", "JC-BAT-01"
+T1 = datetime(2026, 10, 5, 16, 0, tzinfo=UTC)  # first ingest
+T2 = datetime(2026, 10, 5, 17, 0, tzinfo=UTC)  # a later re-export
+T3 = datetime(2026, 10, 6, 16, 0, tzinfo=UTC)  # the next day's ingest
+MARTS = ("dim_company", "dim_region", "dim_industry", "dim_tag", "dim_defect_type", "dim_shift", "dim_site",
+         "dim_line", "dim_equipment", "dim_product", "dim_date", "fct_sensor_readings", "fct_sensor_readings_hourly",
+         "fct_energy_daily", "fct_production_lots", "fct_quality_inspections", "fct_equipment_events",
+         "fct_landing_files", "mart_oee_daily", "mart_defects_weekly", "mart_company_data_freshness")
+# Columns that legitimately differ between two builds of the same data: the hand-over batch
+# numbers (a fresh file receives everything as batch 1) and the build time.
+VOLATILE = {"_handover_seq", "measured_at", "hours_since_last_landing"}
+NOT_TESTS = "resource_type:test resource_type:unit_test"  # builds whose tests are not looked at
+FULL_REFRESH = """
+import sys
+from pathlib import Path
+from orchestration.warehouse.build import build_warehouse
+from orchestration.warehouse.publish import WarehouseFile
+build_warehouse(WarehouseFile(Path(sys.argv[1])), Path(sys.argv[2]), ["build", "--full-refresh", "--exclude", sys.argv[3]])
+"""
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def lineage(file: str, ingested_at: datetime) -> dict:
+    return {"_source_file": file, "_source_hash": f"sha-{file}", "_ingested_at": ingested_at, "_ingest_run_id": "t"}
+
+
+def reading(company, equipment, source_tag, tag, value, unit, ts, file, row, ingested_at) -> dict:
+    return {"company_id": company, "line_id": "L1", "equipment_id": equipment, "source_tag": source_tag, "tag": tag,
+            "value": value, "unit": unit, "reading_ts": ts, "_source_row": row, **lineage(file, ingested_at)}
+
+
+def log(company, file, dataset, landed, rejected=0, status="ingested", at=T1) -> dict:
+    return {"company_id": company, "source_file": file, "source_hash": f"sha-{file}", "dataset": dataset,
+            "status": status, "rows_landed": landed, "rows_rejected": rejected, "unmapped_columns": None,
+            "mapping_version": "m", "file_size_bytes": 100, "file_modified_at": at - timedelta(minutes=5),
+            "ingested_at": at, "ingest_run_id": "t"}
+
+
+def append(bronze: Path, name: str, rows: list[dict], schema: pa.Schema) -> None:
+    write_deltalake(str(bronze / name), pa.Table.from_pylist(rows, schema=schema), mode="append",
+                    partition_by=["company_id"])
+
+
+def land_first_batch(bronze: Path) -> None:
+    append(bronze, "companies", [
+        {"company_id": COS, "name_ko": "청주뷰티랩(주)", "name_en": "Cheongju Beauty Lab", "region": "cheongju",
+         "industry": "cosmetics", "size_band": "small", "cohort_year": 2026, "registry_loaded_at": T1},
+        {"company_id": BAT, "name_ko": "진천셀텍(주)", "name_en": "Jincheon Celltech", "region": "jincheon",
+         "industry": "battery", "size_band": "medium", "cohort_year": 2025, "registry_loaded_at": T1},
+    ], REGISTRY_SCHEMAS["companies"])
+    append(bronze, "support_stages", [
+        {"company_id": COS, "stage": "consulting", "started": date(2026, 3, 2), "completed": date(2026, 4, 10),
+         "registry_loaded_at": T1},
+        {"company_id": COS, "stage": "collection", "started": date(2026, 4, 11), "completed": None,
+         "registry_loaded_at": T1},
+    ], REGISTRY_SCHEMAS["support_stages"])
+
+    day1, re_export = f"{COS}/sensors/2026-10-04.csv", f"{COS}/sensors/2026-10-04_re.csv"
+    append(bronze, "sensor_readings", [
+        # 212 degF = 100 degC at 23:59:59 KST on 10-04; 50 degF = 10 degC at 00:00 KST on 10-05
+        reading(COS, "E1", "온도(°F)", "TEMP", 212.0, "degF", utc(2026, 10, 4, 14, 59, 59), day1, 2, T1),
+        reading(COS, "E1", "온도(°F)", "TEMP", 50.0, "degF", utc(2026, 10, 4, 15, 0, 0), day1, 3, T1),
+        reading(COS, "E1", "압력", "PRES", 100.0, "psi", utc(2026, 10, 4, 14, 59, 59), day1, 2, T1),
+        # the re-export sends 15:00:00 again, corrected to 68 degF = 20 degC: it replaces the first
+        reading(COS, "E1", "온도(°F)", "TEMP", 68.0, "degF", utc(2026, 10, 4, 15, 0, 0), re_export, 2, T2),
+        reading(BAT, "E9", "T-03", "TEMP", 25.0, "degC", utc(2026, 10, 4, 3, 0), f"{BAT}/plc/a.csv", 2, T1),
+        reading(BAT, "E9", "T-03", "TEMP", 900.0, "degC", utc(2026, 10, 4, 3, 1), f"{BAT}/plc/a.csv", 3, T1),
+    ], bronze_schema("sensor_readings"))
+
+    # OEE day 2026-10-05 KST for E1: run 08-12, stop 12-13, run 13-20, stop 20-24 (the last state
+    # lasts to KST midnight) -> planned 16 h, run 11 h
+    events = f"{COS}/events/2026-10-05.csv"
+    append(bronze, "equipment_events", [
+        {"company_id": COS, "line_id": "L1", "equipment_id": "E1", "event_ts": ts, "event_type": kind,
+         "event_code": None, "message": None, "_source_row": i + 2, **lineage(events, T1)}
+        for i, (ts, kind) in enumerate([(utc(2026, 10, 4, 23), "run"), (utc(2026, 10, 5, 3), "stop"),
+                                        (utc(2026, 10, 5, 4), "run"), (utc(2026, 10, 5, 11), "stop")])
+    ] + [{"company_id": BAT, "line_id": "L9", "equipment_id": "E9", "event_ts": utc(2026, 10, 4, 3), "event_type": "알람",
+          "event_code": "A-17", "message": "과열", "_source_row": 2, **lineage(f"{BAT}/ev/a.csv", T1)}],
+        bronze_schema("equipment_events"))
+
+    lots = f"{COS}/mes/lots_2026-10-05.xlsx"
+    append(bronze, "production_lots", [
+        # 400 units in 4 h = 100/h (the best rate), 560 in 7 h = 80/h
+        {"company_id": COS, "line_id": "L1", "equipment_id": "E1", "lot_id": "LOT-A", "product_code": "P-100",
+         "start_ts": utc(2026, 10, 4, 23), "end_ts": utc(2026, 10, 5, 3), "quantity": 400.0, "defect_quantity": 8.0,
+         "_source_row": 2, **lineage(lots, T1)},
+        {"company_id": COS, "line_id": "L1", "equipment_id": "E1", "lot_id": "LOT-B", "product_code": "P-100",
+         "start_ts": utc(2026, 10, 5, 4), "end_ts": utc(2026, 10, 5, 11), "quantity": 560.0, "defect_quantity": 12.0,
+         "_source_row": 3, **lineage(lots, T1)},
+    ], bronze_schema("production_lots"))
+
+    qc = f"{COS}/qc/2026-10-05.csv"
+    inspections = [("LOT-A", "fail", " 이물 "), ("LOT-B", "fail", "기포"), ("LOT-B", "pass", None),
+                   ("LOT-ZZZ", "fail", "scratch"), ("LOT-B", "fail", "알수없는불량")]
+    append(bronze, "quality_inspections", [
+        {"company_id": COS, "line_id": "L1", "lot_id": lot, "inspected_at": utc(2026, 10, 5, 5, i),
+         "characteristic": "중량", "measured_value": 10.0, "lower_spec": 9.0, "upper_spec": 11.0, "unit": "g",
+         "result": result, "defect_type": label, "_source_row": i + 2, **lineage(qc, T1)}
+        for i, (lot, result, label) in enumerate(inspections)
+    ], bronze_schema("quality_inspections"))
+
+    append(bronze, "ingest_log", [
+        log(COS, day1, "sensor_readings", 3), log(COS, re_export, "sensor_readings", 1, at=T2),
+        log(BAT, f"{BAT}/plc/a.csv", "sensor_readings", 2), log(COS, events, "equipment_events", 4),
+        log(COS, lots, "production_lots", 2), log(COS, qc, "quality_inspections", 5, rejected=1, status="partial"),
+        log(COS, f"{COS}/qc/broken.csv", "quality_inspections", 0, rejected=7, status="quarantined"),
+    ], INGEST_LOG_SCHEMA)
+
+
+def land_second_batch(bronze: Path) -> None:
+    day2, late, again = (f"{COS}/sensors/2026-10-05.csv", f"{COS}/sensors/2026-10-03.csv",
+                         f"{COS}/sensors/2026-10-04_again.csv")
+    append(bronze, "sensor_readings", [
+        reading(COS, "E1", "온도(°F)", "TEMP", 86.0, "degF", utc(2026, 10, 5, 6), day2, 2, T3),  # 30 degC
+        reading(COS, "E1", "온도(°F)", "TEMP", 104.0, "degF", utc(2026, 10, 5, 6, 30), day2, 3, T3),  # 40 degC
+        # a late file for an old day
+        reading(COS, "E1", "온도(°F)", "TEMP", 32.0, "degF", utc(2026, 10, 3, 1), late, 2, T3),  # 0 degC
+        # re-export of a reading already in the warehouse, ingested later: replaces it (psi 200)
+        reading(COS, "E1", "압력", "PRES", 200.0, "psi", utc(2026, 10, 4, 14, 59, 59), again, 2, T3),
+        # a re-export committed with an older ingest time than the row it collides with: loses
+        reading(COS, "E1", "온도(°F)", "TEMP", 59.0, "degF", utc(2026, 10, 4, 15, 0, 0), again, 3,
+                T2 - timedelta(minutes=30)),
+    ], bronze_schema("sensor_readings"))
+    append(bronze, "ingest_log", [log(COS, day2, "sensor_readings", 2, at=T3), log(COS, late, "sensor_readings", 1, at=T3),
+                                  log(COS, again, "sensor_readings", 2, at=T3)], INGEST_LOG_SCHEMA)
+
+
+def build_with_results(warehouse: WarehouseFile, bronze: Path) -> dict:
+    """build_warehouse's steps, keeping dbt's run_results to look at the tests."""
+    with warehouse.rebuild() as build:
+        hand_over_bronze(build, bronze)
+        with environment(WAREHOUSE_PATH=str(build)):
+            invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(["build"])
+            invocation.wait()
+            return invocation.get_artifact("run_results.json")
+
+
+def rows_of(con, table: str) -> list[tuple]:
+    columns = [c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
+        "order by ordinal_position", [table]).fetchall() if c not in VOLATILE]
+    select = ", ".join(f'"{c}"' for c in columns)
+    return con.execute(f"select {select} from main.{table} order by all").fetchall()
+
+
+@pytest.fixture(scope="module")
+def warehouses(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dbt")
+    bronze = root / "bronze"
+    land_first_batch(bronze)
+    incremental = WarehouseFile(root / "incremental" / "w.duckdb")
+    build_warehouse(incremental, bronze, ["build", "--exclude", NOT_TESTS])
+    land_second_batch(bronze)
+    # The full refresh of the same bronze into another file runs meanwhile, in its own process.
+    full = WarehouseFile(root / "full" / "w.duckdb")
+    full_refresh = subprocess.Popen([sys.executable, "-c", FULL_REFRESH, str(full.path), str(bronze), NOT_TESTS],
+                                    cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        results = build_with_results(incremental, bronze)
+    finally:
+        output, _ = full_refresh.communicate()
+    assert full_refresh.returncode == 0, output[-5000:]
+    return incremental, full, results
+
+
+@pytest.fixture(scope="module")
+def con(warehouses):
+    connection = warehouses[0].connect_read_only()
+    yield connection
+    connection.close()
+
+
+def test_units_are_converted_to_si_and_days_cut_at_kst_midnight(con):
+    rows = con.execute(
+        "select source_tag, reading_ts_utc, value_si, si_unit, unit_status, reading_date_kst, reading_ts_kst "
+        "from fct_sensor_readings where company_id = ? and reading_ts_utc between ? and ? order by all",
+        [COS, utc(2026, 10, 4, 14, 59, 59), utc(2026, 10, 4, 15)]).fetchall()
+    assert [(r[0], r[2], r[3], r[5]) for r in rows] == [
+        ("압력", pytest.approx(200 * 6.894757293168361), "kPa", date(2026, 10, 4)),  # replaced by the 2nd batch
+        ("온도(°F)", pytest.approx(100.0), "degC", date(2026, 10, 4)),
+        ("온도(°F)", pytest.approx(20.0), "degC", date(2026, 10, 5)),
+    ]
+    assert rows[2][6] == datetime(2026, 10, 5, 0, 0)
+    assert {r[4] for r in rows} == {"ok"}
+
+
+def test_re_exports_are_never_duplicated_and_the_later_ingest_wins(con):
+    assert con.execute("select count(*) - count(distinct reading_key) from fct_sensor_readings").fetchall() == [(0,)]
+    # distinct (company, equipment, tag, time) in bronze: 5 of the first batch + 3 new ones
+    assert con.execute("select count(*) from fct_sensor_readings").fetchall() == [(8,)]
+    winner = con.execute(
+        "select value_raw, source_file from fct_sensor_readings where source_tag = '온도(°F)' and reading_ts_utc = ?",
+        [utc(2026, 10, 4, 15)]).fetchall()
+    assert winner == [(68.0, f"{COS}/sensors/2026-10-04_re.csv")]
+
+
+def test_late_rows_for_an_old_day_arrive_incrementally(con):
+    assert con.execute("select reading_date_kst, value_si from fct_sensor_readings where reading_ts_utc = ?",
+                       [utc(2026, 10, 3, 1)]).fetchall() == [(date(2026, 10, 3), pytest.approx(0.0))]
+    hourly = con.execute(
+        "select readings, min_value_si, max_value_si, avg_value_si, stddev_value_si from fct_sensor_readings_hourly "
+        "where sensor_id = 'E1:온도(°F)' and hour_utc = ?", [utc(2026, 10, 5, 6)]).fetchall()
+    assert hourly == [(2, pytest.approx(30.0), pytest.approx(40.0), pytest.approx(35.0),
+                       pytest.approx(math.sqrt(50)))]
+
+
+def test_incremental_build_equals_a_full_refresh_row_for_row(warehouses):
+    incremental, full, _ = warehouses
+    a, b = incremental.connect_read_only(), full.connect_read_only()
+    try:
+        for table in MARTS:
+            rows = rows_of(a, table)
+            assert rows == rows_of(b, table), table
+        assert rows_of(a, "fct_sensor_readings_hourly")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_the_second_build_took_only_the_new_hand_over(warehouses, con):
+    compiled = {r["unique_id"].split(".")[-1]: r.get("compiled_code") or "" for r in warehouses[2]["results"]}
+    assert "already_loaded" in compiled["fct_sensor_readings"]  # rendered only by is_incremental()
+    assert "touched" in compiled["fct_sensor_readings_hourly"]
+    # rows of batch 1 that nothing replaced keep batch number 1 (the 15:00 TEMP row kept its winner)
+    assert con.execute("select _handover_seq, count(*) from fct_sensor_readings group by 1 order by 1").fetchall() == [
+        (1, 4), (2, 4)]
+
+
+def test_oee_factors_of_a_hand_made_equipment_day(con):
+    row = con.execute(
+        "select planned_hours, run_hours, ideal_units_per_hour, availability, performance, quality, oee "
+        "from mart_oee_daily where company_id = ? and equipment_id = 'E1' and date_kst = ?",
+        [COS, date(2026, 10, 5)]).fetchall()
+    availability, performance, quality = 11 / 16, 960 / (11 * 100), 940 / 960
+    assert row == [(pytest.approx(16.0), pytest.approx(11.0), pytest.approx(100.0), pytest.approx(availability),
+                    pytest.approx(performance), pytest.approx(quality),
+                    pytest.approx(availability * performance * quality))]
+    # E9 only raised an alarm (12:00 KST to midnight) and made no lot: availability 0, no performance
+    assert con.execute("select planned_hours, availability, performance, quality, oee from mart_oee_daily "
+                       "where equipment_id = 'E9'").fetchall() == [(pytest.approx(12.0), 0.0, None, None, None)]
+
+
+def test_defect_labels_map_to_standard_codes(con):
+    codes = con.execute("select lot_id, result, defect_code, defect_name_ko, lot_key is not null "
+                        "from fct_quality_inspections order by source_row").fetchall()
+    assert codes == [("LOT-A", "fail", "FOREIGN_MATTER", "이물", True), ("LOT-B", "fail", "BUBBLE", "기포", True),
+                     ("LOT-B", "pass", None, None, True), ("LOT-ZZZ", "fail", "SCRATCH", "스크래치", True),
+                     ("LOT-B", "fail", "OTHER", "기타", True)]
+    weekly = con.execute("select inspections, defects, defect_rate, top1_defect_code, top1_defects "
+                         "from mart_defects_weekly where company_id = ?", [COS]).fetchall()
+    # 5 inspections, 4 failures with four different codes; ties are broken by code order
+    assert weekly == [(5, 4, pytest.approx(0.8), "BUBBLE", 1)]
+
+
+def test_dimensions_and_freshness(con):
+    assert con.execute("select region_name_ko, industry_name_ko, current_stage, current_stage_name_ko "
+                       "from dim_company where company_id = ?", [COS]).fetchall() == [
+        ("청주시", "화장품", "collection", "데이터 수집")]
+    assert con.execute("select day_name_ko, iso_week from dim_date where date_kst = ?",
+                       [date(2026, 10, 5)]).fetchall() == [("월요일", 41)]
+    assert con.execute("select equipment_id from dim_equipment order by 1").fetchall() == [("E1",), ("E9",)]
+    freshness = con.execute(
+        "select rows, files, files_quarantined, rows_rejected, last_event_kst from mart_company_data_freshness "
+        "where company_id = ? and dataset = ?", [COS, "quality_inspections"]).fetchall()
+    assert freshness == [(5, 1, 1, 8, datetime(2026, 10, 5, 14, 4))]
+
+
+def test_every_object_in_the_file_answers_a_fresh_read_only_connection(warehouses):
+    path = warehouses[0].path
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        objects = con.execute("select table_schema, table_name from information_schema.tables "
+                              "where table_catalog = current_database()").fetchall()
+        schemas = {schema for schema, _ in objects}
+        assert {"bronze", "reference", "staging", "intermediate", "main"} <= schemas
+        for schema, name in objects:
+            con.execute(f'select * from "{schema}"."{name}" limit 1').fetchall()
+    finally:
+        con.close()
+
+
+def test_dbt_tests_ran_warning_on_the_orphan_inspection(warehouses):
+    results = warehouses[2]["results"]
+    by_status = {}
+    for result in results:
+        by_status.setdefault(result["status"], []).append(result["unique_id"])
+    assert not by_status.get("error") and not by_status.get("fail"), by_status
+    warned = by_status.get("warn", [])
+    assert any("relationships_fct_quality_inspections_lot_key" in w for w in warned), warned
+    assert any("plausible_range" in w for w in warned), warned  # 900 degC > 400
+    assert sum(1 for r in results if r["unique_id"].startswith("unit_test.")) >= 2
+    assert len(by_status.get("pass", [])) > 50
+    json.dumps(results)  # plain JSON artifact
