@@ -13,7 +13,7 @@ from orchestration.jobs import (
 )
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.sensors import landing_sensor
-from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.dbt_project import dbt_executable, warehouse_dbt_project
 
 
 @dg.definitions
@@ -32,6 +32,6 @@ def defs() -> dg.Definitions:
         resources={
             "lake": LakeResource(),
             "warehouse": WarehouseResource(),
-            "dbt": DbtCliResource(project_dir=warehouse_dbt_project),
+            "dbt": DbtCliResource(project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()),
         },
     )

@@ -1,5 +1,5 @@
 {#-
-  Every build writes a private copy of the warehouse (`.build-<id>.duckdb`) that is then renamed
+  Every build writes a private copy of the warehouse (`.<name>.build.duckdb`) that is then renamed
   to the published file, so the DuckDB catalog name changes after the build. A view that named
   the catalog would break after the rename: refs and sources therefore render as schema.table.
 -#}

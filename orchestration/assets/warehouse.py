@@ -14,7 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.warehouse.bronze_handover import hand_over_bronze
-from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts"}
@@ -60,5 +60,5 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
             f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
             or "nothing new"))
         with environment(WAREHOUSE_PATH=str(build)):
-            yield from dbt.cli(["build"], context=context).stream()
+            yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(warehouse.path)).stream()
     context.log.info(f"published warehouse {warehouse.path}")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 from dagster_dbt import DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR
@@ -14,3 +18,18 @@ if warehouse_dbt_project.manifest_path.exists():
     warehouse_dbt_project.prepare_if_dev()
 else:
     warehouse_dbt_project.preparer.prepare(warehouse_dbt_project)
+
+
+def dbt_target_path(warehouse: Path) -> Path:
+    """dbt's target folder for builds of one warehouse file, kept beside it between builds: dbt's
+    partial parsing then survives from one build to the next (it is keyed on the profile, whose
+    path is that warehouse's build copy), which saves a full parse on every build."""
+    warehouse = Path(warehouse)
+    return warehouse.parent / f".{warehouse.stem}.dbt-target"
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (the project's virtualenv), so a build works even when
+    the environment is not activated on PATH (cron, a bare `.venv/bin/python`)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")

@@ -28,6 +28,10 @@ class WarehouseNotBuilt(FileNotFoundError):
 class WarehouseFile:
     path: Path
 
+    def __post_init__(self):
+        # dbt runs in its project folder, so a relative path would point somewhere else there.
+        object.__setattr__(self, "path", Path(self.path).resolve())
+
     @property
     def directory(self) -> Path:
         return self.path.parent

@@ -155,6 +155,8 @@ def land_second_batch(bronze: Path) -> None:
         # a re-export committed with an older ingest time than the row it collides with: loses
         reading(COS, "E1", "온도(°F)", "TEMP", 59.0, "degF", utc(2026, 10, 4, 15, 0, 0), again, 3,
                 T2 - timedelta(minutes=30)),
+        # implausible (> 400 degC) in this batch: the incremental build's tests see it and warn
+        reading(BAT, "E9", "T-03", "TEMP", 950.0, "degC", utc(2026, 10, 4, 3, 2), f"{BAT}/plc/b.csv", 2, T3),
     ], bronze_schema("sensor_readings"))
     append(bronze, "ingest_log", [log(COS, day2, "sensor_readings", 2, at=T3), log(COS, late, "sensor_readings", 1, at=T3),
                                   log(COS, again, "sensor_readings", 2, at=T3)], INGEST_LOG_SCHEMA)
@@ -165,7 +167,7 @@ def build_with_results(warehouse: WarehouseFile, bronze: Path) -> dict:
     with warehouse.rebuild() as build:
         hand_over_bronze(build, bronze)
         with environment(WAREHOUSE_PATH=str(build)):
-            invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(["build"])
+            invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(["build", "--selector", "ci"])
             invocation.wait()
             return invocation.get_artifact("run_results.json")
 
@@ -221,8 +223,8 @@ def test_units_are_converted_to_si_and_days_cut_at_kst_midnight(con):
 
 def test_re_exports_are_never_duplicated_and_the_later_ingest_wins(con):
     assert con.execute("select count(*) - count(distinct reading_key) from fct_sensor_readings").fetchall() == [(0,)]
-    # distinct (company, equipment, tag, time) in bronze: 5 of the first batch + 3 new ones
-    assert con.execute("select count(*) from fct_sensor_readings").fetchall() == [(8,)]
+    # distinct (company, equipment, tag, time) in bronze: 5 of the first batch + 4 new ones
+    assert con.execute("select count(*) from fct_sensor_readings").fetchall() == [(9,)]
     winner = con.execute(
         "select value_raw, source_file from fct_sensor_readings where source_tag = '온도(°F)' and reading_ts_utc = ?",
         [utc(2026, 10, 4, 15)]).fetchall()
@@ -258,7 +260,7 @@ def test_the_second_build_took_only_the_new_hand_over(warehouses, con):
     assert "touched" in compiled["fct_sensor_readings_hourly"]
     # rows of batch 1 that nothing replaced keep batch number 1 (the 15:00 TEMP row kept its winner)
     assert con.execute("select _handover_seq, count(*) from fct_sensor_readings group by 1 order by 1").fetchall() == [
-        (1, 4), (2, 4)]
+        (1, 4), (2, 5)]
 
 
 def test_oee_factors_of_a_hand_made_equipment_day(con):
@@ -322,7 +324,7 @@ def test_dbt_tests_ran_warning_on_the_orphan_inspection(warehouses):
     assert not by_status.get("error") and not by_status.get("fail"), by_status
     warned = by_status.get("warn", [])
     assert any("relationships_fct_quality_inspections_lot_key" in w for w in warned), warned
-    assert any("plausible_range" in w for w in warned), warned  # 900 degC > 400
+    assert any("plausible_range" in w for w in warned), warned  # 950 degC > 400, in the newest batch
     assert sum(1 for r in results if r["unique_id"].startswith("unit_test.")) >= 2
     assert len(by_status.get("pass", [])) > 50
     json.dumps(results)  # plain JSON artifact

@@ -5,9 +5,14 @@
 -#}
 {% test plausible_range(model, column_name, tag_column='tag_code') %}
 
-with checked as (
+with tested_rows as (
+    -- `model` may be a filtered subquery (a test's `where`), so it is selected from, not aliased
+    select * from {{ model }}
+),
+
+checked as (
     select m.{{ tag_column }} as tag_code, m.{{ column_name }} as value_si, t.plausible_min, t.plausible_max
-    from {{ model }} as m
+    from tested_rows as m
     join {{ ref('dim_tag') }} as t on t.tag_code = m.{{ tag_column }}
     where m.{{ column_name }} is not null
 ),
