@@ -1,5 +1,6 @@
 """Stage 1: landing files -> bronze Delta tables (exactly once per file, bad input quarantined)."""
 
+import fnmatch
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -91,6 +92,12 @@ class IngestConfig(dg.Config):
         description="Try files that were quarantined whole again even if the client's mapping has not "
         "changed (it is retried automatically after a mapping change).",
     )
+    only_files: str = Field(
+        default="",
+        description="Limit the run to this company's landing files matching a glob on the path under its "
+        "folder, e.g. 'sensors/*20261103*' for one day or 'qc/검사_20261103.csv' for one file. Empty: all "
+        "new files. Files already ingested are still skipped (exactly once).",
+    )
 
 
 @dg.multi_asset(
@@ -117,7 +124,10 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
     mapping_file = lake.mapping_file(company_id)
     mapping = load_mapping(mapping_file)
     scan = discover_landing(lake.landing, known)
-    files = [f for f in scan.files if f.company_id == company_id]
+    files = [f for f in scan.files if f.company_id == company_id
+             and (not config.only_files or fnmatch.fnmatch(f.relative_path.split("/", 1)[1], config.only_files))]
+    if config.only_files:
+        context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=BronzeLake(lake.bronze),
         quarantine_root=lake.quarantine, run_id=context.run_id,
