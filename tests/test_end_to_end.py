@@ -62,26 +62,18 @@ def expected_counts(landing: Path) -> dict[str, dict[str, int]]:
 
 @pytest.fixture(scope="module")
 def pipeline_run(tmp_path_factory, small_sample):
-    import os
     import shutil
 
     lake = tmp_path_factory.mktemp("e2e") / "lake"
     shutil.copytree(small_sample, lake / "landing")
-    saved = {k: os.environ.get(k) for k in ("LAKE_ROOT", "WAREHOUSE_PATH", "DAGSTER_HOME")}
-    os.environ["LAKE_ROOT"] = str(lake)
-    os.environ.pop("WAREHOUSE_PATH", None)
-    os.environ["DAGSTER_HOME"] = str(lake / "dagster_home")
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKE_ROOT", str(lake))
+        env.delenv("WAREHOUSE_PATH", raising=False)
+        env.setenv("DAGSTER_HOME", str(lake / "dagster_home"))
         from orchestration.pipeline import run_pipeline, where_to_look
 
         outcome = run_pipeline()
         yield lake, outcome, where_to_look(outcome)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_kpis_equal_counts_taken_from_the_landing_files(pipeline_run):

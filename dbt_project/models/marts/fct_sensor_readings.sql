@@ -3,9 +3,17 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='reading_key',
-        on_schema_change='append_new_columns'
+        on_schema_change='append_new_columns',
+        incremental_predicates=[
+            "reading_ts_utc >= (select min(reading_ts_utc) from staging.stg_sensor_readings"
+            ~ " where _handover_seq > (select coalesce(max(_handover_seq), 0) from main.fct_sensor_readings))"
+        ]
     )
 }}
+{#- The predicate bounds the delete of replaced readings to the new batch's time range (a key
+    fixes its reading time), so it skips most of the table instead of probing every key.
+    It runs before the insert, when the table still holds only earlier batches. (Relations are
+    named literally: `ref` is not resolved yet when a config is parsed.) -#}
 {#-
   One row per reading (reading_key). A normal build takes only the rows of the bronze hand-overs
   it has not seen (`_handover_seq`), so a late file for an old day is picked up and the cost is
