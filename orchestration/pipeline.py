@@ -19,6 +19,22 @@ from orchestration import settings
 from orchestration.instance import dagster_home
 
 
+def demo_defects(days: int) -> list:
+    """A few collection problems planted in the demo data, so the quality reports have something
+    real to show (a logger outage, a frozen sensor, a spike, a late upload)."""
+    from datetime import datetime, timedelta
+
+    from orchestration.sample_clients import SAMPLE_START, PlantedDefect
+
+    day = datetime.combine(SAMPLE_START, datetime.min.time()) + timedelta(days=min(1, days - 1))
+    return [
+        PlantedDefect("gap", "CJ-COS-01", "TEMP", day.replace(hour=2), hours=3),
+        PlantedDefect("stuck", "CH-AUT-02", "PRES", day.replace(hour=9), hours=2),
+        PlantedDefect("spike", "JC-SEM-01", "FLOW", day.replace(hour=14), hours=1),
+        PlantedDefect("late_file", "ES-FOD-01", "TEMP", day.replace(hour=0), hours=30),
+    ]
+
+
 def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, echo=print) -> dict:
     lake = settings.lake_root()
     if fresh:
@@ -35,7 +51,7 @@ def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, echo=pri
     landing = lake / "landing"
     if not any(landing.glob("*/*")):
         started = time.monotonic()
-        generate_sample(landing, seed=seed, days=days)
+        generate_sample(landing, seed=seed, days=days, defects=demo_defects(days))
         echo(f"[1/4] generated sample client exports in {landing} ({time.monotonic() - started:.1f}s)")
     else:
         echo(f"[1/4] using the landing files already in {landing}")
