@@ -122,10 +122,9 @@ def conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
     columns, fields = [], []
     for field in schema:
         column = rows[field.name] if field.name in rows.column_names else pa.nulls(rows.num_rows, field.type)
+        # The partition column stays plain: delta-rs cannot split a batch on a dictionary column.
         if pa.types.is_string(field.type) and field.name != "company_id":
-            if not pa.types.is_dictionary(column.type):
-                column = pc.dictionary_encode(column.cast(field.type))
-            elif column.type.value_type != field.type:
+            if not (pa.types.is_dictionary(column.type) and column.type.value_type == field.type):
                 column = pc.dictionary_encode(column.cast(field.type))
             field = pa.field(field.name, column.type)
         else:

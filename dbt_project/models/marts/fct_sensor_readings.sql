@@ -34,20 +34,10 @@ with batch as (
 ),
 
 {% if is_incremental() %}
-{#- The batch's time range as constants (see fct_sensor_readings_hourly): row groups of the
-    table outside it are skipped by their min/max instead of being probed key by key. -#}
-{%- set in_batch_range = "true" -%}
-{#- unit tests feed refs as CTEs, which a separate query cannot see: they keep the plain filter -#}
-{%- if execute and '__dbt__cte__' not in (ref('stg_sensor_readings') | string) -%}
-    {%- set bounds = run_query("select strftime(min(reading_ts_utc), '%Y-%m-%d %H:%M:%S.%f+00'), "
-                               ~ "strftime(max(reading_ts_utc), '%Y-%m-%d %H:%M:%S.%f+00') from "
-                               ~ ref('stg_sensor_readings') ~ " where _handover_seq > (select coalesce(max(_handover_seq), 0) from "
-                               ~ this ~ ")") -%}
-    {%- if bounds.rows[0][0] is not none -%}
-        {%- set in_batch_range = "t.reading_ts_utc between timestamptz '" ~ bounds.rows[0][0]
-                                 ~ "' and timestamptz '" ~ bounds.rows[0][1] ~ "'" -%}
-    {%- endif -%}
-{%- endif %}
+{#- only the table's rows inside the batch's time range can share a key with it -#}
+{%- set batch_range = newest_batch_time_range(ref('stg_sensor_readings'), this) -%}
+{%- set in_batch_range = "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
+                         if batch_range else "true" %}
 already_loaded as (
     select
         t.reading_key, t.company_id, t.site_id, t.line_id, t.equipment_id, t.sensor_id, t.source_tag, t.tag_code,

@@ -19,21 +19,11 @@ with readings as (
 ),
 
 {% if is_incremental() %}
-{#- The new batch's hour range, looked up first and written into the query as constants: a
-    constant range lets DuckDB skip whole row groups of the fact table by their min/max, which
-    a scalar subquery does not. -#}
 {%- set new_rows = "from " ~ ref('fct_sensor_readings') ~ " where _handover_seq > (select coalesce(max(_handover_seq), 0) from " ~ this ~ ")" -%}
-{%- set in_new_hours = "true" -%}
-{#- unit tests feed refs as CTEs, which a separate query cannot see: they keep the plain filter -#}
-{%- if execute and '__dbt__cte__' not in (ref('fct_sensor_readings') | string) -%}
-    {%- set bounds = run_query("select strftime(date_trunc('hour', min(reading_ts_utc)), '%Y-%m-%d %H:%M:%S+00'), "
-                               ~ "strftime(date_trunc('hour', max(reading_ts_utc)) + interval 1 hour, '%Y-%m-%d %H:%M:%S+00') "
-                               ~ new_rows) -%}
-    {%- if bounds.rows[0][0] is not none -%}
-        {%- set in_new_hours = "r.reading_ts_utc >= timestamptz '" ~ bounds.rows[0][0]
-                               ~ "' and r.reading_ts_utc < timestamptz '" ~ bounds.rows[0][1] ~ "'" -%}
-    {%- endif -%}
-{%- endif %}
+{#- readings of other batches in the touched hours lie inside the new batch's whole hours -#}
+{%- set hours = newest_batch_time_range(ref('fct_sensor_readings'), this, whole_hours=true) -%}
+{%- set in_new_hours = "r.reading_ts_utc >= " ~ hours[0] ~ " and r.reading_ts_utc < " ~ hours[1]
+                       if hours else "true" %}
 touched as (
     select distinct company_id, sensor_id, date_trunc('hour', reading_ts_utc) as hour_utc
     {{ new_rows }}
