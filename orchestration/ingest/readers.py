@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from orchestration.ingest.mapping import DatasetSpec
 from orchestration.ingest.rejections import FileRejected, Rejection
+from orchestration.ingest.timestamps import KOREAN_MERIDIEM
 
 SNIFF_BYTES = 1 << 16
 UTF8_BOM = codecs.BOM_UTF8
@@ -36,7 +37,8 @@ CP949_FAMILY = {"cp949", "euc_kr", "johab", "iso2022_kr"}
 class RawFile:
     """A file's data rows as read, before any standardisation."""
 
-    table: pa.Table  # one column per used source column: text (CSV) or native cell types (XLSX)
+    table: pa.Table  # one column per used source column: text (CSV, possibly dictionary-encoded) or
+                     # native cell types (XLSX)
     header: list[str]  # every column name of the header, stripped, in file order
     source_rows: pa.Array  # int64, the 1-based line/row number of each data row
     encoding: str
@@ -49,13 +51,13 @@ class RawFile:
 
 def read_file(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
               types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
-              meridiem_columns: set[str] | None = None) -> RawFile:
+              timestamp_columns: set[str] | None = None) -> RawFile:
     """Read the data rows of `path` per the dataset spec; `wanted` limits the columns
     materialised (all header names are still reported)."""
     if spec.format == "xlsx":
         return read_xlsx(path, spec, relative_path=relative_path, wanted=wanted)
     return read_csv(path, spec, relative_path=relative_path, wanted=wanted, types=types,
-                    timestamp_format=timestamp_format, meridiem_columns=meridiem_columns)
+                    timestamp_format=timestamp_format, timestamp_columns=timestamp_columns)
 
 
 # ---------------------------------------------------------------- CSV
@@ -63,10 +65,11 @@ def read_file(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
 
 def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
              types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
-             meridiem_columns: set[str] | None = None) -> RawFile:
+             timestamp_columns: set[str] | None = None) -> RawFile:
     """`types`: column name -> the type to try first (the file is re-read as text when any cell
     does not convert); `timestamp_format`: the strptime format (or pyarrow.csv.ISO8601) for
-    timestamp-typed columns."""
+    timestamp-typed columns; `timestamp_columns`: text timestamp columns, which a CP949 file hands
+    over dictionary-encoded."""
     rel = relative_path
     raw = Path(path).read_bytes()
     _reject_non_text(raw, rel)
@@ -154,69 +157,53 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
                                f"Arrow, {len(source_rows)} by Python's csv module)", rel)
         source_rows = pa.array(source_rows, pa.int64())
     if codec:
-        at = meridiem_offset(timestamp_format) if isinstance(timestamp_format, str) else None
-        table = pa.table({name: _decode_column(table[name], codec, name in (meridiem_columns or ()), source_rows,
-                                               rel, name, encoding, at)
+        table = pa.table({name: _decode_column(table[name], codec, name in (timestamp_columns or ()), source_rows,
+                                               rel, name, encoding)
                           if pa.types.is_binary(table[name].type) else table[name] for name in table.column_names})
     return RawFile(table, header, source_rows, encoding, rejections)
 
 
-def _latin_meridiem(column: pa.Array, codec: str, at: int | None) -> pa.Array:
-    """Binary timestamps with CP949 오전/오후 -> AM/PM. When the format puts %p at a fixed byte
-    offset (e.g. "%Y.%m.%d %p ..."), two slice replacements instead of two substring searches."""
-    am, pm = "오전".encode(codec), "오후".encode(codec)
-    if at is not None:
-        word = pc.binary_slice(column, at, at + len(am))
-        is_am, is_pm = pc.equal(word, pa.scalar(am, pa.binary())), pc.equal(word, pa.scalar(pm, pa.binary()))
-        if pc.all(pc.fill_null(pc.or_(is_am, is_pm), True)).as_py():
-            return pc.if_else(is_pm, pc.binary_replace_slice(column, at, at + len(pm), b"PM"),
-                              pc.binary_replace_slice(column, at, at + len(am), b"AM"))
-    for korean, latin in ((am, b"AM"), (pm, b"PM")):
-        column = pc.replace_substring(column, korean, latin)
-    return column
-
-
-FIXED_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%I": 2, "%M": 2, "%S": 2, "%y": 2}
-
-
-def meridiem_offset(fmt: str) -> int | None:
-    """Byte offset of %p in text written with `fmt`, when everything before it has a fixed width."""
-    offset, i = 0, 0
-    while i < len(fmt):
-        if fmt.startswith("%p", i):
-            return offset
-        if fmt[i] == "%":
-            width = FIXED_WIDTH.get(fmt[i:i + 2])
-            if width is None:
-                return None
-            offset, i = offset + width, i + 2
-        elif fmt[i].isascii():
-            offset, i = offset + 1, i + 1
-        else:
-            return None
-    return None
-
-
-def _decode_column(column: pa.ChunkedArray, codec: str, meridiem: bool, source_rows: pa.Array, rel: str,
-                   name: str, encoding: str, meridiem_at: int | None = None) -> pa.Array:
+def _decode_column(column: pa.ChunkedArray, codec: str, timestamp: bool, source_rows: pa.Array, rel: str,
+                   name: str, encoding: str) -> pa.Array:
     """A binary column of CP949 cells as text. ASCII-only columns (numbers, codes, ISO times) are
-    reinterpreted without copying; others are decoded once per distinct value."""
+    reinterpreted without copying; others are decoded once per distinct value.
+
+    Timestamp columns come back dictionary-encoded (a long export repeats each time once per tag,
+    and the parser then reads every distinct time once); when their only Korean is 오전/오후, those
+    words are re-encoded as UTF-8 in place, so the rest needs no decoding at all."""
     column = column.combine_chunks()
-    if meridiem:  # 오전/오후 -> AM/PM, as timestamps.parse_local would do after decoding
-        column = _latin_meridiem(column, codec, meridiem_at)
     as_string = column.view(pa.string())
     if pc.all(pc.fill_null(pc.string_is_ascii(as_string), True)).as_py():
         return as_string
     encoded = column.dictionary_encode()
-    decoded = []
-    for index, value in enumerate(encoded.dictionary.to_pylist()):
-        try:
-            decoded.append(value.decode(codec))
-        except UnicodeDecodeError:
-            first = pc.index(encoded.indices, pa.scalar(index, encoded.indices.type)).as_py()
-            row = source_rows[first].as_py()
-            raise FileRejected("wrong_encoding", f"{rel}: line {row}, column {name!r} is not valid {encoding}", rel, row=row, column=name) from None
-    return pc.take(pa.array(decoded, pa.string()), encoded.indices)
+    decoded = _meridiem_only(encoded.dictionary, codec) if timestamp else None
+    if decoded is None:
+        decoded = []
+        for index, value in enumerate(encoded.dictionary.to_pylist()):
+            try:
+                decoded.append(value.decode(codec))
+            except UnicodeDecodeError:
+                first = pc.index(encoded.indices, pa.scalar(index, encoded.indices.type)).as_py()
+                row = source_rows[first].as_py()
+                raise FileRejected("wrong_encoding", f"{rel}: line {row}, column {name!r} is not valid {encoding}",
+                                   rel, row=row, column=name) from None
+        decoded = pa.array(decoded, pa.string())
+    if timestamp:
+        return pa.DictionaryArray.from_arrays(encoded.indices, decoded)
+    return pc.take(decoded, encoded.indices)
+
+
+def _meridiem_only(values: pa.Array, codec: str) -> pa.Array | None:
+    """CP949 text whose only non-ASCII words are 오전/오후, as UTF-8; None for any other text."""
+    words = [(word.encode(codec), word.encode("utf-8")) for word in KOREAN_MERIDIEM]
+    rest = values
+    for word, _ in words:
+        rest = pc.replace_substring(rest, word, b"")
+    if not pc.all(pc.string_is_ascii(rest.view(pa.string()))).as_py():
+        return None
+    for word, utf8 in words:
+        values = pc.replace_substring(values, word, utf8)
+    return values.view(pa.string())
 
 
 def int64_array(values: np.ndarray) -> pa.Array:

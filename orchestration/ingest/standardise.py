@@ -50,10 +50,10 @@ def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relativ
     rel = relative_path
     used = spec.used_columns()
     types, timestamp_format = _type_hints(spec)
-    meridiem = set(spec.timestamp.columns) | {c for n, s in spec.columns.items() if n in TIMESTAMP_FIELDS
-                                              for c in s.columns} if "%p" in spec.timestamp.format else set()
+    timestamp_columns = set(spec.timestamp.columns) | {c for n, s in spec.columns.items() if n in TIMESTAMP_FIELDS
+                                                       for c in s.columns}
     raw = read_file(path, spec, relative_path=rel, wanted=set(used), types=types, timestamp_format=timestamp_format,
-                    meridiem_columns=meridiem)
+                    timestamp_columns=timestamp_columns)
     counts = Counter(raw.header)
     duplicated = [name for name in used if counts[name] > 1]
     if duplicated:

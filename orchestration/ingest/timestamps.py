@@ -26,14 +26,22 @@ ISO_FORMATS = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"}
 
 def blank_to_null(values: pa.Array) -> pa.Array:
     """Empty or whitespace-only text becomes null (a missing cell)."""
+    if pa.types.is_dictionary(values.type):
+        if not pc.any(_blank(values.dictionary)).as_py():
+            return values
+        values = values.dictionary_decode()
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         return values
     if values.null_count == len(values):
         return values
-    blank = pc.or_(pc.utf8_is_space(values), pc.equal(pc.utf8_length(values), pa.scalar(0, pa.int32())))
+    blank = _blank(values)
     if not pc.any(blank).as_py():
         return values
     return pc.if_else(blank, pa.scalar(None, values.type), values)
+
+
+def _blank(values: pa.Array) -> pa.Array:
+    return pc.or_(pc.utf8_is_space(values), pc.equal(pc.utf8_length(values), pa.scalar(0, pa.int32())))
 
 
 def join_date_time(date_values: pa.Array, time_values: pa.Array) -> pa.Array:
@@ -49,6 +57,8 @@ def join_date_time(date_values: pa.Array, time_values: pa.Array) -> pa.Array:
 def as_text(values: pa.Array) -> pa.Array:
     if pa.types.is_string(values.type):
         return values
+    if pa.types.is_dictionary(values.type):
+        return values.dictionary_decode()
     if pa.types.is_date(values.type):
         return pc.strftime(values.cast(LOCAL_TS), "%Y-%m-%d")
     if pa.types.is_time(values.type):
@@ -62,7 +72,10 @@ def as_text(values: pa.Array) -> pa.Array:
 def parse_local(values: pa.Array, fmt: str) -> pa.Array:
     """Text in `fmt` (or native timestamps) -> naive local timestamps; unparseable -> null.
 
-    `%p` also reads Korean 오전/오후, and surrounding spaces are tolerated."""
+    `%p` also reads Korean 오전/오후, and surrounding spaces are tolerated. Dictionary-encoded
+    text is parsed once per distinct value."""
+    if pa.types.is_dictionary(values.type):
+        return pc.take(parse_local(values.dictionary, fmt), values.indices)
     if pa.types.is_timestamp(values.type):
         return values.cast(pa.timestamp("us", tz=values.type.tz)) if values.type.tz else values.cast(LOCAL_TS)
     if pa.types.is_date(values.type):
@@ -120,6 +133,17 @@ def _constant_offset(local: pa.Array, timezone: str) -> int | None:
     return int(offsets.pop() / dt.timedelta(microseconds=1))
 
 
+def _distinct_if_repeated(values: pa.Array, sample: int = 10_000) -> pa.Array:
+    """Text timestamps dictionary-encoded when they repeat (a long export writes each time once per
+    tag), judged on a leading sample: strptime then runs once per distinct time, several times
+    faster. Unique times (wide exports, lots) are left as they are."""
+    if not pa.types.is_string(values.type) or len(values) < 2 * sample:
+        return values
+    if pc.count_distinct(values.slice(0, sample)).as_py() > sample // 2:
+        return values
+    return pc.dictionary_encode(values)
+
+
 def parse_timestamps(columns: list[pa.Array], fmt: str, timezone: str) -> tuple[pa.Array, pa.Array, pa.Array]:
     """One timestamp from one column (or date + time columns).
 
@@ -127,7 +151,7 @@ def parse_timestamps(columns: list[pa.Array], fmt: str, timezone: str) -> tuple[
     whose cell is empty, and a mask of rows whose text does not parse."""
     columns = [blank_to_null(c) for c in columns]
     if len(columns) == 1:
-        values = columns[0]
+        values = _distinct_if_repeated(columns[0])
         missing = pc.is_null(values)
     else:
         missing = pc.or_(pc.is_null(columns[0]), pc.is_null(columns[1]))

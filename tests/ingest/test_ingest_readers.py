@@ -173,3 +173,41 @@ def test_auto_encoding_rejects_an_undecodable_cell_without_misreading_the_file(t
     with pytest.raises(FileRejected) as error:
         parse_file(export, spec, acme, relative_path="x")
     assert (error.value.reason, error.value.row, error.value.column) == ("wrong_encoding", 3, "시각")
+
+
+def test_repeated_timestamps_give_the_same_answers_as_one_by_one():
+    """A long export repeats each time once per tag; those are parsed once per distinct value, and
+    every row must still get its own answer (blanks, bad cells and nulls included)."""
+    distinct = ["2026-11-01 오전 12:30:00", "2026-11-01 오후 12:30:00", "2026-11-01 PM 13:00:00", "  ", None,
+                "2026-11-01 오후 11:59:59"]
+    values = pa.array([distinct[i % 6] for i in range(30_000)])
+    fmt = "%Y-%m-%d %p %I:%M:%S"
+    ts, missing, bad = parse_timestamps([values], fmt, "Asia/Seoul")
+    one_ts, one_missing, one_bad = parse_timestamps([pa.array(distinct)], fmt, "Asia/Seoul")
+    assert ts.to_pylist() == one_ts.to_pylist() * 5_000
+    assert missing.to_pylist() == one_missing.to_pylist() * 5_000
+    assert bad.to_pylist() == one_bad.to_pylist() * 5_000
+    assert one_bad.to_pylist() == [False, False, True, False, False, False]
+
+
+def test_cp949_long_export_with_korean_meridiem(tmp_path):
+    """CH-AUT-02's PLC export (CP949, tab-separated, title line, 오전/오후): good rows land in UTC,
+    a blank and an impossible time are rejected on their own lines, shown as the client wrote them."""
+    from orchestration.settings import clients_dir
+
+    mapping = load_mapping(clients_dir() / "mappings" / "CH-AUT-02.yaml")
+    spec = mapping.dataset_for("plc/수집데이터_x.txt")
+    lines = ["설비 데이터 출력", "측정일시\t라인\t설비코드\t태그\t값"]
+    for minute in range(3):
+        for tag in ("금형온도", "사출압력"):
+            lines.append(f"2026.11.02 오후 01:0{minute}:00\tLINE-A\tDCM-01\t{tag}\t{minute}.5")
+    lines += ["2026.11.02 오후 13:00:00\tLINE-A\tDCM-01\t진동\t1.0", " \tLINE-A\tDCM-01\t진동\t1.0"]
+    path = tmp_path / "수집데이터_x.txt"
+    path.write_bytes(("\n".join(lines) + "\n").encode("cp949"))
+    parsed = parse_file(path, spec, mapping, relative_path="CH-AUT-02/plc/수집데이터_x.txt")
+    assert parsed.encoding == "cp949"
+    assert parsed.table["reading_ts"].to_pylist() == [utc(2026, 11, 2, 4, m) for m in (0, 0, 1, 1, 2, 2)]
+    assert parsed.table["source_tag"].to_pylist() == ["금형온도", "사출압력"] * 3
+    assert [(r.reason, r.row, r.column) for r in parsed.rejections] == [
+        ("unparseable_timestamp", 9, "측정일시"), ("missing_timestamp", 10, "측정일시")]
+    assert "오후 13:00:00" in parsed.rejections[0].message
