@@ -269,8 +269,8 @@ def _prepare_sensor_tables(con, config: QualityConfig) -> None:
 def _sensor_daily(con, config: QualityConfig) -> pd.DataFrame:
     company = config.company_id
     late_seconds = float(config.detector("late_file_hours")) * 3600
-    sql = f"""
-    with days as (
+    measured = """
+    days as (
         select unnest(range(cast(to_timestamp(span_start) at time zone 'Asia/Seoul' as date),
                             cast(to_timestamp(span_end) at time zone 'Asia/Seoul' as date) + 1,
                             interval 1 day))::date as day_kst
@@ -297,29 +297,16 @@ def _sensor_daily(con, config: QualityConfig) -> pd.DataFrame:
                sum(greatest(e.expected - coalesce(o.observed, 0), 0))::bigint as bad
         from expected e left join observed o using (day_kst, equipment_id, source_tag)
         group by all
-    ), rejected as ({_rejections_per_day_sql('sensor_readings', company)}),
-    facts as (
+    ), facts as (
         select reading_date_kst as day_kst, count(*) as n,
                count(*) filter (value_si is not null and range_min is not null
-                                and (value_si < range_min or value_si > range_max)) as out_of_range,
+                                and (value_si < range_min or value_si > range_max)) as invalid,
                count(*) filter (unit_status is distinct from 'ok' or not tag_known) as inconsistent
         from _dq_rows group by all
-    ), uniqueness as ({_uniqueness_per_day_sql('sensor_readings')}
-    ), timeliness as ({_late_rows_per_day_sql('sensor_readings', company, late_seconds)})
-    select 'sensor_readings' as dataset, c.day_kst,
-           c.expected as c_expected, c.observed as c_observed, c.bad as c_bad,
-           coalesce(f.n, 0) + coalesce(r.rejected, 0) as v_expected, coalesce(f.n, 0) as v_observed,
-           coalesce(f.out_of_range, 0) + coalesce(r.rejected, 0) as v_bad,
-           coalesce(u.expected, 0) as u_expected, coalesce(u.observed, 0) as u_observed, coalesce(u.bad, 0) as u_bad,
-           coalesce(f.n, 0) as k_expected, coalesce(f.n, 0) - coalesce(f.inconsistent, 0) as k_observed,
-           coalesce(f.inconsistent, 0) as k_bad,
-           coalesce(t.n, 0) as t_expected, coalesce(t.n, 0) - coalesce(t.late, 0) as t_observed,
-           coalesce(t.late, 0) as t_bad
-    from completeness c
-    left join facts f using (day_kst) left join rejected r using (day_kst)
-    left join uniqueness u using (day_kst) left join timeliness t using (day_kst)
-    order by c.day_kst
-    """
+    )"""
+    # Only the days of the company's data span have an expected-readings grid to score against.
+    sql = _daily_dimensions_sql("sensor_readings", company, late_seconds, measured,
+                                reported_days="select day_kst from completeness")
     wide = con.execute(sql).df()
     details = {
         "completeness": "expected = sensor-interval slots; bad = missing readings",
@@ -508,32 +495,20 @@ def _other_daily(con, config: QualityConfig) -> pd.DataFrame:
     late_seconds = float(config.detector("late_file_hours")) * 3600
     frames = []
     for dataset, (table, day, incomplete, invalid, inconsistent) in OTHER_DATASETS.items():
-        sql = f"""
-        with facts as (
+        measured = f"""
+        facts as (
             select {day} as day_kst, count(*) as n,
                    count(*) filter (coalesce({incomplete}, true)) as incomplete,
                    count(*) filter (coalesce({invalid}, false)) as invalid,
                    count(*) filter (coalesce({inconsistent}, false)) as inconsistent
             from {table} where company_id = '{_q(company)}' group by all
-        ), rejected as ({_rejections_per_day_sql(dataset, company)}),
-        uniqueness as ({_uniqueness_per_day_sql(dataset)}
-        ), timeliness as ({_late_rows_per_day_sql(dataset, company, late_seconds)}),
-        days as (select day_kst from facts union select day_kst from rejected union select day_kst from uniqueness)
-        select '{dataset}' as dataset, d.day_kst,
-               coalesce(f.n, 0) as c_expected, coalesce(f.n, 0) - coalesce(f.incomplete, 0) as c_observed,
-               coalesce(f.incomplete, 0) as c_bad,
-               coalesce(f.n, 0) + coalesce(r.rejected, 0) as v_expected, coalesce(f.n, 0) as v_observed,
-               coalesce(f.invalid, 0) + coalesce(r.rejected, 0) as v_bad,
-               coalesce(u.expected, 0) as u_expected, coalesce(u.observed, 0) as u_observed, coalesce(u.bad, 0) as u_bad,
-               coalesce(f.n, 0) as k_expected, coalesce(f.n, 0) - coalesce(f.inconsistent, 0) as k_observed,
-               coalesce(f.inconsistent, 0) as k_bad,
-               coalesce(t.n, 0) as t_expected, coalesce(t.n, 0) - coalesce(t.late, 0) as t_observed,
-               coalesce(t.late, 0) as t_bad
-        from days d left join facts f using (day_kst) left join rejected r using (day_kst)
-        left join uniqueness u using (day_kst) left join timeliness t using (day_kst)
-        where d.day_kst is not null
-        order by d.day_kst
-        """
+        ), completeness as (
+            select day_kst, n as expected, n - incomplete as observed, incomplete as bad from facts
+        )"""
+        # No sampling grid here: a day counts once anything of the dataset (a row, a rejected
+        # row, a duplicate) falls on it.
+        sql = _daily_dimensions_sql(dataset, company, late_seconds, measured, reported_days=(
+            "select day_kst from facts union select day_kst from rejected union select day_kst from uniqueness"))
         frames.append(con.execute(sql).df())
     wide = pd.concat(frames, ignore_index=True)
     details = {
@@ -691,6 +666,39 @@ def _late_rows_per_day_sql(dataset: str, company: str, late_seconds: float) -> s
         left join ({_landing_files_sql(company)}) l on l.source_file = b._source_file
         where b.dataset = '{dataset}'
         group by all
+    """
+
+
+def _daily_dimensions_sql(dataset: str, company: str, late_seconds: float, measured: str,
+                          reported_days: str) -> str:
+    """One wide row per reported KST day of a dataset: expected, observed and bad per dimension
+    (the c_/v_/u_/k_/t_ columns `_long` reads).
+
+    `measured` are the dataset's own CTEs and must define `completeness` (day_kst, expected,
+    observed, bad) and `facts` (day_kst, n, invalid, inconsistent); `reported_days` selects the
+    days to report and may read `rejected` and `uniqueness`. Rejected rows, duplicates on bronze and
+    late files are counted the same way for every dataset.
+    """
+    return f"""
+    with {measured},
+    rejected as ({_rejections_per_day_sql(dataset, company)}),
+    uniqueness as ({_uniqueness_per_day_sql(dataset)}),
+    timeliness as ({_late_rows_per_day_sql(dataset, company, late_seconds)}),
+    reported_days as ({reported_days})
+    select '{dataset}' as dataset, d.day_kst,
+           coalesce(c.expected, 0) as c_expected, coalesce(c.observed, 0) as c_observed, coalesce(c.bad, 0) as c_bad,
+           coalesce(f.n, 0) + coalesce(r.rejected, 0) as v_expected, coalesce(f.n, 0) as v_observed,
+           coalesce(f.invalid, 0) + coalesce(r.rejected, 0) as v_bad,
+           coalesce(u.expected, 0) as u_expected, coalesce(u.observed, 0) as u_observed, coalesce(u.bad, 0) as u_bad,
+           coalesce(f.n, 0) as k_expected, coalesce(f.n, 0) - coalesce(f.inconsistent, 0) as k_observed,
+           coalesce(f.inconsistent, 0) as k_bad,
+           coalesce(t.n, 0) as t_expected, coalesce(t.n, 0) - coalesce(t.late, 0) as t_observed,
+           coalesce(t.late, 0) as t_bad
+    from reported_days d
+    left join completeness c using (day_kst) left join facts f using (day_kst)
+    left join rejected r using (day_kst) left join uniqueness u using (day_kst) left join timeliness t using (day_kst)
+    where d.day_kst is not null
+    order by d.day_kst
     """
 
 

@@ -211,6 +211,40 @@ def _kst(ts) -> str:
 # --------------------------------------------------------------------------- recommendations
 
 
+# A gap and missing values both lose readings; only where to look for the cause differs.
+_SHARE_LOST_KO = "센서 {sensor} 데이터의 {share:.1f}%가 {window} 사이에 누락 ({day} 등 {times}회): "
+_SHARE_LOST_EN = "sensor {sensor} has {share:.1f}% gaps, e.g. between {window} KST on {day} ({times} times): "
+
+# Per issue kind: what to change in the collection environment, in Korean and English. The fields
+# are filled per kind and sensor: {sensor}, {n} affected rows, {times} occurrences, {window} and
+# {day} (KST) of the largest occurrence, {share} of the sensor's readings lost, {example} which file
+# landed late. A kind without a recommendation falls back to the inspection's own message.
+RECOMMENDATIONS = {
+    "gap": (_SHARE_LOST_KO + "PLC 로거·네트워크 확인 필요", _SHARE_LOST_EN + "check the PLC logger and the network"),
+    "missing_values": (_SHARE_LOST_KO + "센서 배선·로거 태그 설정 확인 필요",
+                       _SHARE_LOST_EN + "check the sensor wiring and the logger's tag list"),
+    "stuck": ("센서 {sensor} 값이 {times}회 고정됨 (최장 {window}, {day}): 센서 고장·통신 동결 점검, 필요 시 교체",
+              "sensor {sensor} froze {times} time(s) (longest {window} KST on {day}): inspect the sensor "
+              "and the PLC communication, replace if needed"),
+    "spike": ("센서 {sensor}에 급격한 튐 {times}회: 신호선 차폐·접지, 필터 설정 확인",
+              "sensor {sensor} spiked {times} time(s): check cable shielding, grounding and filtering"),
+    "out_of_range": ("센서 {sensor}에서 허용 범위 밖 값 {n}건 ({window}, {day}): 센서 교정과 매핑의 단위 확인",
+                     "sensor {sensor}: {n} readings outside the plausible range ({window} KST on {day}): "
+                     "calibrate the sensor and check the unit in the mapping"),
+    "duplicate": ("센서 {sensor}에 같은 시각 중복 기록 {n}건: 로거 중복 저장·내보내기 범위 중복 확인",
+                  "sensor {sensor}: {n} duplicate readings: check the logger for double writes and overlapping exports"),
+    "late_file": ("{times}개 파일이 늦게 도착 (예: {example}): 자동 내보내기·전송 스케줄 확인",
+                  "{times} file(s) landed late: check the automatic export and transfer schedule"),
+    "rejected_rows": ("{n}건이 수집 단계에서 거부됨: 내보내기 형식(숫자·날짜 형식)을 통일하고 매핑 파일 확인",
+                      "{n} rows were rejected at ingest: make the export's number and date formats consistent "
+                      "and check the client mapping"),
+    "orphan_inspection": ("생산 LOT와 연결되지 않는 검사 {n}건: MES와 검사 시스템의 LOT 번호 체계 통일",
+                          "{n} inspections refer to lots missing from production: align lot numbering between MES and QC"),
+    "unit_mismatch": ("센서 {sensor}의 단위·태그가 맞지 않음 ({n}건): 매핑 파일의 단위 코드 수정",
+                      "sensor {sensor}: unit or tag does not fit ({n} readings): fix the unit code in the mapping"),
+}
+
+
 def recommendations(issues: pd.DataFrame, inventory: dict) -> list[dict]:
     """Concrete changes to the collection environment, most severe and largest first."""
     if issues.empty:
@@ -219,52 +253,31 @@ def recommendations(issues: pd.DataFrame, inventory: dict) -> list[dict]:
     out: list[tuple[int, int, str, str]] = []
     for (kind, equipment, source_tag), part in issues.groupby(
             ["issue_type", issues.equipment_id.fillna(""), issues.source_tag.fillna("")], sort=False):
-        sensor = f"{equipment}:{source_tag}" if source_tag else (equipment or "")
         n = int(part.affected_rows.fillna(0).sum())
         severity = 0 if (part.severity == "error").any() else 1
         biggest = part.sort_values("affected_rows", ascending=False).iloc[0]
-        window = f"{_kst(biggest.start_utc)[-5:]}–{_kst(biggest.end_utc)[-5:]}"
-        day = _kst(biggest.start_utc)[:10]
-        if kind in ("gap", "missing_values"):
-            total = rows_by_sensor.get(sensor, 0) + n
-            pct = 100.0 * n / total if total else 100.0
-            fix_ko, fix_en = (("PLC 로거·네트워크 확인 필요", "check the PLC logger and the network") if kind == "gap"
-                              else ("센서 배선·로거 태그 설정 확인 필요", "check the sensor wiring and the logger's tag list"))
-            out.append((severity, n,
-                        f"센서 {sensor} 데이터의 {pct:.1f}%가 {window} 사이에 누락 ({day} 등 {len(part)}회): {fix_ko}",
-                        f"sensor {sensor} has {pct:.1f}% gaps, e.g. between {window} KST on {day} "
-                        f"({len(part)} times): {fix_en}"))
-        elif kind == "stuck":
-            out.append((severity, n, f"센서 {sensor} 값이 {len(part)}회 고정됨 (최장 {window}, {day}): 센서 고장·통신 동결 점검, 필요 시 교체",
-                        f"sensor {sensor} froze {len(part)} time(s) (longest {window} KST on {day}): inspect the sensor "
-                        "and the PLC communication, replace if needed"))
-        elif kind == "spike":
-            out.append((severity, n, f"센서 {sensor}에 급격한 튐 {len(part)}회: 신호선 차폐·접지, 필터 설정 확인",
-                        f"sensor {sensor} spiked {len(part)} time(s): check cable shielding, grounding and filtering"))
-        elif kind == "out_of_range":
-            out.append((severity, n, f"센서 {sensor}에서 허용 범위 밖 값 {n}건 ({window}, {day}): 센서 교정과 매핑의 단위 확인",
-                        f"sensor {sensor}: {n} readings outside the plausible range ({window} KST on {day}): "
-                        "calibrate the sensor and check the unit in the mapping"))
-        elif kind == "duplicate":
-            out.append((severity, n, f"센서 {sensor}에 같은 시각 중복 기록 {n}건: 로거 중복 저장·내보내기 범위 중복 확인",
-                        f"sensor {sensor}: {n} duplicate readings: check the logger for double writes and overlapping exports"))
-        elif kind == "late_file":
-            out.append((severity, n, f"{len(part)}개 파일이 늦게 도착 (예: {biggest.message_ko.split(':')[0]}): 자동 내보내기·전송 스케줄 확인",
-                        f"{len(part)} file(s) landed late: check the automatic export and transfer schedule"))
-        elif kind == "rejected_rows":
-            out.append((severity, n, f"{n}건이 수집 단계에서 거부됨: 내보내기 형식(숫자·날짜 형식)을 통일하고 매핑 파일 확인",
-                        f"{n} rows were rejected at ingest: make the export's number and date formats consistent "
-                        "and check the client mapping"))
-        elif kind == "orphan_inspection":
-            out.append((severity, n, f"생산 LOT와 연결되지 않는 검사 {n}건: MES와 검사 시스템의 LOT 번호 체계 통일",
-                        f"{n} inspections refer to lots missing from production: align lot numbering between MES and QC"))
-        elif kind == "unit_mismatch":
-            out.append((severity, n, f"센서 {sensor}의 단위·태그가 맞지 않음 ({n}건): 매핑 파일의 단위 코드 수정",
-                        f"sensor {sensor}: unit or tag does not fit ({n} readings): fix the unit code in the mapping"))
-        else:
+        if kind not in RECOMMENDATIONS:
             out.append((severity, n, str(biggest.message_ko), str(biggest.message_en)))
+            continue
+        sensor = f"{equipment}:{source_tag}" if source_tag else (equipment or "")
+        fields = {"sensor": sensor, "n": n, "times": len(part), "share": _share_lost(n, rows_by_sensor.get(sensor, 0)),
+                  "window": f"{_kst(biggest.start_utc)[-5:]}–{_kst(biggest.end_utc)[-5:]}",
+                  "day": _kst(biggest.start_utc)[:10], "example": _message_head(biggest.message_ko)}
+        ko, en = RECOMMENDATIONS[kind]
+        out.append((severity, n, ko.format(**fields), en.format(**fields)))
     out.sort(key=lambda r: (r[0], -r[1]))
     return [{"ko": ko, "en": en, "severity": "error" if s == 0 else "warn"} for s, _, ko, en in out[:10]]
+
+
+def _share_lost(missing: int, received: int) -> float:
+    """Percent of the sensor's expected readings that never arrived (all of them when none did)."""
+    total = received + missing
+    return 100.0 * missing / total if total else 100.0
+
+
+def _message_head(message_ko) -> str:
+    """What an issue message says before its first colon: for a late file, which file ("파일 x.csv 지연 도착")."""
+    return message_ko.split(":")[0] if isinstance(message_ko, str) else ""
 
 
 # --------------------------------------------------------------------------- charts
