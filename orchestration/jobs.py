@@ -2,16 +2,18 @@
 
 import dagster as dg
 
+REGISTRY_ASSETS = dg.AssetSelection.assets(
+    ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "company_shifts"], ["bronze", "landing_audit"])
+
 registry_job = dg.define_asset_job(
     "registry_job",
-    selection=dg.AssetSelection.assets(["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
+    selection=REGISTRY_ASSETS,
     description="Load the client registry and audit the landing area for files no client owns.",
 )
 
 ingest_company_job = dg.define_asset_job(
     "ingest_company_job",
-    selection=dg.AssetSelection.groups("bronze") - dg.AssetSelection.assets(
-        ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "landing_audit"]),
+    selection=dg.AssetSelection.groups("bronze") - REGISTRY_ASSETS,
     description="Ingest one company's new landing files into the bronze Delta tables.",
 )
 

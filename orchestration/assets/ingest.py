@@ -29,6 +29,8 @@ DATASET_DESCRIPTIONS = {
     specs=[
         dg.AssetSpec(["bronze", "companies"], description="Client registry: one row per client company (기업)."),
         dg.AssetSpec(["bronze", "support_stages"], description="Programme support stages per company, with dates."),
+        dg.AssetSpec(["bronze", "company_shifts"], description="Work shifts (근무조) of the companies that have "
+                     "their own; the others work the warehouse's default day/night pattern."),
     ],
     group_name="bronze",
 )

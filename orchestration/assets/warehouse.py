@@ -10,12 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.warehouse.bronze_handover import hand_over_bronze
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
+from orchestration.warehouse.stale_models import build_args, stale_incremental_models
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts"}
 
@@ -43,6 +45,13 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return dg.AutomationCondition.eager()
 
 
+class WarehouseBuildConfig(dg.Config):
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild every incremental fact from all of bronze and run every test on all rows "
+        "(a normal build takes only the new hand-over and tests the newest batch).")
+
+
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
@@ -53,12 +62,16 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
     pool="warehouse",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
-                     warehouse: WarehouseResource):
+                     warehouse: WarehouseResource, config: WarehouseBuildConfig):
     with warehouse.file.rebuild() as build:
         handed_over = hand_over_bronze(build, lake.bronze)
         context.log.info("bronze hand-over: " + (", ".join(
             f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
             or "nothing new"))
+        stale = stale_incremental_models(build, warehouse_dbt_project.manifest_path)
+        if stale:
+            context.log.warning(f"{', '.join(stale)}: the table predates the model's columns; rebuilding in full")
+        args = build_args(stale, full_refresh=config.full_refresh)
         with environment(WAREHOUSE_PATH=str(build)):
-            yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(warehouse.path)).stream()
+            yield from dbt.cli(args, context=context, target_path=dbt_target_path(warehouse.path)).stream()
     context.log.info(f"published warehouse {warehouse.path}")

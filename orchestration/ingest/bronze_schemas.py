@@ -94,6 +94,19 @@ REGISTRY_SCHEMAS: dict[str, pa.Schema] = {
             ("registry_loaded_at", UTC_TS),
         ]
     ),
+    # a company's own work shifts (근무조); companies without any get the warehouse's default pattern
+    "company_shifts": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("shift_code", pa.string()),
+            ("name_ko", pa.string()),
+            ("name_en", pa.string()),
+            # "HH:MM:SS": Delta has no time-of-day type
+            ("start_time_kst", pa.string()),
+            ("end_time_kst", pa.string()),
+            ("registry_loaded_at", UTC_TS),
+        ]
+    ),
 }
 
 LINEAGE_FIELDS = [

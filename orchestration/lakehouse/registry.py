@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +31,7 @@ class Company:
     size_band: str
     cohort_year: int
     stages: tuple[dict, ...]
+    shifts: tuple[dict, ...] = ()  # {code, name_ko, name_en, start, end}; empty: the default pattern
 
 
 def load_registry(path: Path) -> list[Company]:
@@ -53,11 +54,48 @@ def load_registry(path: Path) -> list[Company]:
         for stage in stages:
             if stage.get("stage") not in STAGES:
                 raise RegistryError(f"{where} ({entry['company_id']}): unknown support stage {stage.get('stage')!r}")
+        shifts = _shifts(entry.get("shifts") or (), f"{where} ({entry['company_id']})")
         seen.add(entry["company_id"])
-        companies.append(Company(**{key: entry[key] for key in REQUIRED}, stages=stages))
+        companies.append(Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts))
     if not companies:
         raise RegistryError(f"{path}: no companies listed")
     return companies
+
+
+def _shifts(entries, where: str) -> tuple[dict, ...]:
+    """A company's shifts, checked to cover the day exactly once: sorted by start, each shift
+    ends where the next begins, and the last ends where the first begins (the next day)."""
+    shifts = []
+    for index, entry in enumerate(entries, start=1):
+        label = f"{where}: shifts[{index}]"
+        missing = [key for key in ("code", "name_ko", "start", "end") if not entry.get(key)]
+        if missing:
+            raise RegistryError(f"{label}: missing {', '.join(missing)}")
+        shifts.append({"code": str(entry["code"]), "name_ko": entry["name_ko"],
+                       "name_en": entry.get("name_en") or str(entry["code"]),
+                       "start": _clock(entry["start"], f"{label} start"), "end": _clock(entry["end"], f"{label} end")})
+    if not shifts:
+        return ()
+    codes = [s["code"] for s in shifts]
+    if len(set(codes)) != len(codes):
+        raise RegistryError(f"{where}: shift codes repeat ({', '.join(codes)})")
+    ordered = sorted(shifts, key=lambda s: s["start"])
+    for shift, following in zip(ordered, ordered[1:] + ordered[:1]):
+        if shift["end"] != following["start"]:
+            raise RegistryError(f"{where}: shift {shift['code']} ends at {shift['end']:%H:%M} but the next shift, "
+                                f"{following['code']}, starts at {following['start']:%H:%M}; shifts must cover the "
+                                f"day without gaps or overlaps")
+    return tuple(shifts)
+
+
+def _clock(value, label: str) -> time:
+    # Unquoted 06:00 is a base-60 integer to YAML 1.1, so a number here is almost surely that mistake.
+    if not isinstance(value, str):
+        raise RegistryError(f"{label}: {value!r} is not a clock time; write it quoted, e.g. \"06:00\"")
+    try:
+        return time.fromisoformat(value.strip())
+    except ValueError:
+        raise RegistryError(f"{label}: {value!r} is not a clock time like \"06:00\" or \"22:30\"") from None
 
 
 def registry_tables(companies: list[Company], loaded_at: datetime | None = None) -> dict[str, pa.Table]:
@@ -78,9 +116,18 @@ def registry_tables(companies: list[Company], loaded_at: datetime | None = None)
         for c in companies
         for s in c.stages
     ]
+    shift_rows = [
+        {
+            "company_id": c.company_id, "shift_code": s["code"], "name_ko": s["name_ko"], "name_en": s["name_en"],
+            "start_time_kst": s["start"].isoformat(), "end_time_kst": s["end"].isoformat(), "registry_loaded_at": loaded_at,
+        }
+        for c in companies
+        for s in c.shifts
+    ]
     return {
         "companies": pa.Table.from_pylist(company_rows, schema=REGISTRY_SCHEMAS["companies"]),
         "support_stages": pa.Table.from_pylist(stage_rows, schema=REGISTRY_SCHEMAS["support_stages"]),
+        "company_shifts": pa.Table.from_pylist(shift_rows, schema=REGISTRY_SCHEMAS["company_shifts"]),
     }
 
 

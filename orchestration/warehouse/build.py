@@ -15,6 +15,7 @@ from orchestration.warehouse.bronze_handover import HandoverResult, hand_over_br
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
 from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.stale_models import build_args, stale_incremental_models
 
 
 class WarehouseBuildFailed(RuntimeError):
@@ -22,11 +23,14 @@ class WarehouseBuildFailed(RuntimeError):
 
 
 def build_warehouse(warehouse: WarehouseFile, bronze_root: Path, dbt_args: list[str] | None = None) -> list[HandoverResult]:
-    """Hand bronze over to a copy of the warehouse, `dbt build` it, publish it."""
+    """Hand bronze over to a copy of the warehouse, `dbt build` it, publish it. Without explicit
+    `dbt_args`, an incremental model whose table predates its contract makes it a full rebuild."""
     with warehouse.rebuild() as build:
         handed_over = hand_over_bronze(build, bronze_root)
+        if dbt_args is None:
+            dbt_args = build_args(stale_incremental_models(build, warehouse_dbt_project.manifest_path))
         with environment(WAREHOUSE_PATH=str(build)):
-            run_dbt(dbt_args or ["build"], target_path=dbt_target_path(warehouse.path))
+            run_dbt(dbt_args, target_path=dbt_target_path(warehouse.path))
     return handed_over
 
 

@@ -12,12 +12,30 @@ from orchestration.settings import DBT_PROJECT_DIR
 
 warehouse_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
-# `dagster dev` re-parses on every load; elsewhere (the pipeline command, tests, a fresh clone)
-# parse once if no manifest exists yet, so loading the definitions never needs a manual step.
-if warehouse_dbt_project.manifest_path.exists():
-    warehouse_dbt_project.prepare_if_dev()
-else:
+PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+
+
+def manifest_is_current() -> bool:
+    """Whether target/manifest.json was parsed after the last change to the project's files."""
+    manifest = warehouse_dbt_project.manifest_path
+    if not manifest.exists():
+        return False
+    parsed = manifest.stat().st_mtime
+    project = Path(warehouse_dbt_project.project_dir)
+    for path in project.rglob("*"):
+        if path.suffix in PROJECT_FILE_SUFFIXES and not {"target", "logs", "dbt_packages"} & set(path.relative_to(project).parts):
+            if path.stat().st_mtime > parsed:
+                return False
+    return True
+
+
+# `dagster dev` re-parses on every load; elsewhere (the pipeline command, tests, a fresh clone or
+# a pull that changed models) parse when the manifest is missing or older than the project, so
+# the asset graph never lags the models and loading the definitions never needs a manual step.
+if not manifest_is_current():
     warehouse_dbt_project.preparer.prepare(warehouse_dbt_project)
+else:
+    warehouse_dbt_project.prepare_if_dev()
 
 
 def dbt_target_path(warehouse: Path) -> Path:

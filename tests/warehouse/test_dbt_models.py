@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from orchestration.warehouse.build import build_warehouse
 from orchestration.warehouse.dbt_project import warehouse_dbt_project
 from orchestration.warehouse.environment import environment
 from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.stale_models import stale_incremental_models
 
 REPO = Path(__file__).resolve().parents[2]
 UTC = timezone.utc
@@ -88,6 +90,13 @@ def land_first_batch(bronze: Path) -> None:
         {"company_id": COS, "stage": "collection", "started": date(2026, 4, 11), "completed": None,
          "registry_loaded_at": T1},
     ], REGISTRY_SCHEMAS["support_stages"])
+    # BAT runs three crews; COS has no shifts of its own and works the default day/night pattern
+    append(bronze, "company_shifts", [
+        {"company_id": BAT, "shift_code": code, "name_ko": name, "name_en": code, "start_time_kst": start,
+         "end_time_kst": end, "registry_loaded_at": T1}
+        for code, name, start, end in [("A", "1조", "06:00:00", "14:00:00"), ("B", "2조", "14:00:00", "22:00:00"),
+                                       ("C", "3조", "22:00:00", "06:00:00")]
+    ], REGISTRY_SCHEMAS["company_shifts"])
 
     day1, re_export = f"{COS}/sensors/2026-10-04.csv", f"{COS}/sensors/2026-10-04_re.csv"
     append(bronze, "sensor_readings", [
@@ -300,6 +309,46 @@ def test_dimensions_and_freshness(con):
         "select rows, files, files_quarantined, rows_rejected, last_event_kst from mart_company_data_freshness "
         "where company_id = ? and dataset = ?", [COS, "quality_inspections"]).fetchall()
     assert freshness == [(5, 1, 1, 8, datetime(2026, 10, 5, 14, 4))]
+
+
+def test_facts_carry_the_shift_of_their_company(con):
+    shifts = con.execute("select company_id, shift_code, pattern, crosses_midnight from dim_shift").fetchall()
+    assert sorted(shifts) == sorted([(BAT, "A", "company", False), (BAT, "B", "company", False),
+                                     (BAT, "C", "company", True), (COS, "DAY", "default", False),
+                                     (COS, "NIGHT", "default", True)])
+    # LOT-A starts 08:00 KST, LOT-B 13:00 KST: both on the day shift of 10-05
+    assert con.execute("select lot_id, shift_code, shift_date_kst from fct_production_lots order by lot_id").fetchall() == [
+        ("LOT-A", "DAY", date(2026, 10, 5)), ("LOT-B", "DAY", date(2026, 10, 5))]
+    # BAT's alarm at 12:00 KST is crew A's
+    assert con.execute("select shift_code, shift_date_kst from fct_equipment_events where company_id = ?",
+                       [BAT]).fetchall() == [("A", date(2026, 10, 4))]
+    # 23:00 and 00:00 KST are both the night shift that began on 10-04
+    hourly = con.execute("select hour_kst, shift_code, shift_date_kst from fct_sensor_readings_hourly "
+                         "where company_id = ? and tag_code = 'PRES'", [COS]).fetchall()
+    assert hourly == [(datetime(2026, 10, 4, 23), "NIGHT", date(2026, 10, 4))]
+    midnight = con.execute("select shift_code, shift_date_kst from fct_sensor_readings_hourly "
+                           "where company_id = ? and hour_kst = ?", [COS, datetime(2026, 10, 5)]).fetchall()
+    assert set(midnight) == {("NIGHT", date(2026, 10, 4))}
+    assert con.execute("select count(*) from fct_quality_inspections where shift_code is null").fetchone() == (0,)
+
+
+def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_path):
+    """A warehouse built before hourly aggregates had shifts: the next build notices the missing
+    column and rebuilds in full, so history gets shifts too (not nulls)."""
+    built = warehouses[0]
+    old = WarehouseFile(tmp_path / "w.duckdb")
+    shutil.copyfile(built.path, old.path)
+    with duckdb.connect(str(old.path)) as con:
+        con.execute("alter table main.fct_sensor_readings_hourly drop column shift_code")
+    manifest = warehouse_dbt_project.manifest_path
+    assert stale_incremental_models(old.path, manifest) == ["fct_sensor_readings_hourly"]
+    assert stale_incremental_models(built.path, manifest) == []
+
+    build_warehouse(old, built.path.parent.parent / "bronze")
+    with old.connect_read_only() as con:
+        hours, with_shift = con.execute("select count(*), count(shift_code) from fct_sensor_readings_hourly").fetchone()
+    assert hours > 0 and with_shift == hours
+    assert stale_incremental_models(old.path, manifest) == []
 
 
 def test_every_object_in_the_file_answers_a_fresh_read_only_connection(warehouses):

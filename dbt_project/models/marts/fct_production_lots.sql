@@ -3,6 +3,10 @@ with latest as (
     select * from {{ ref('int_production_lots__deduplicated') }}
 ),
 
+shifted as (
+    {{ with_shift('latest', 'latest.start_ts_kst') }}
+),
+
 final as (
     select
         cast(lot_key as varchar) as lot_key,
@@ -17,12 +21,14 @@ final as (
         cast(start_ts_kst as timestamp) as start_ts_kst,
         cast(end_ts_kst as timestamp) as end_ts_kst,
         cast(production_date_kst as date) as production_date_kst,
+        cast(shift_code as varchar) as shift_code,
+        cast(shift_date_kst as date) as shift_date_kst,
         cast(quantity as double) as quantity,
         cast(defect_quantity as double) as defect_quantity,
         cast(good_quantity as double) as good_quantity,
         cast(source_file as varchar) as source_file,
         cast(source_row as bigint) as source_row
-    from latest
+    from shifted
 )
 
 select * from final

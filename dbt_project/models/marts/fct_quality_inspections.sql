@@ -12,6 +12,10 @@ latest as (
     ) = 1
 ),
 
+shifted as (
+    {{ with_shift('latest', 'latest.inspected_at_kst') }}
+),
+
 final as (
     select
         cast(inspection_key as varchar) as inspection_key,
@@ -21,6 +25,8 @@ final as (
         cast(lot_id as varchar) as lot_id,
         cast(inspected_at_utc as timestamptz) as inspected_at_utc,
         cast(inspected_at_kst as timestamp) as inspected_at_kst,
+        cast(shift_code as varchar) as shift_code,
+        cast(shift_date_kst as date) as shift_date_kst,
         cast(characteristic as varchar) as characteristic,
         cast(measured_value as double) as measured_value,
         cast(lower_spec as double) as lower_spec,
@@ -34,7 +40,7 @@ final as (
         cast(defect_name_en as varchar) as defect_name_en,
         cast(source_file as varchar) as source_file,
         cast(source_row as bigint) as source_row
-    from latest
+    from shifted
 )
 
 select * from final

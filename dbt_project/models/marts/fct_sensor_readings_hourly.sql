@@ -62,6 +62,11 @@ aggregated as (
     group by company_id, sensor_id, hour_utc
 ),
 
+{#- an hour belongs to the shift it begins in -#}
+shifted as (
+    {{ with_shift('aggregated', to_kst('aggregated.hour_utc')) }}
+),
+
 final as (
     select
         cast({{ surrogate_key(['company_id', 'sensor_id', 'hour_utc']) }} as varchar) as sensor_hour_key,
@@ -76,6 +81,8 @@ final as (
         cast(hour_utc as timestamptz) as hour_utc,
         cast({{ to_kst('hour_utc') }} as timestamp) as hour_kst,
         cast({{ to_kst('hour_utc') }} as date) as date_kst,
+        cast(shift_code as varchar) as shift_code,
+        cast(shift_date_kst as date) as shift_date_kst,
         cast(readings as bigint) as readings,
         cast(readings_converted as bigint) as readings_converted,
         cast(min_value_si as double) as min_value_si,
@@ -83,7 +90,7 @@ final as (
         cast(avg_value_si as double) as avg_value_si,
         cast(stddev_value_si as double) as stddev_value_si,
         cast(_handover_seq as bigint) as _handover_seq
-    from aggregated
+    from shifted
 )
 
 select * from final
