@@ -71,7 +71,7 @@ def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
             keep_in_quarantine(path, lake.quarantine, UNATTRIBUTED, key)
         record = {"company_id": UNATTRIBUTED, "source_file": rejection.file, "source_hash": key,
                   "dataset": None, "row_number": None, "column_name": None, "reason": rejection.reason,
-                  "message": rejection.message, "quarantined_at": now, "ingest_run_id": context.run_id}
+                  "message": rejection.message, "quarantined_at": now, "ingest_run_id": context.run.run_id}
         if key not in already:
             records.append(record)
     if records:
@@ -132,7 +132,7 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=BronzeLake(lake.bronze),
-        quarantine_root=lake.quarantine, run_id=context.run_id,
+        quarantine_root=lake.quarantine, run_id=context.run.run_id,
         mapping_version=file_sha256(mapping_file), retry_quarantined=config.retry_quarantined,
     )
     quarantined = report.files_with_status("quarantined")

@@ -87,7 +87,7 @@ class BronzeLake:
         table = self.open(name)
         if table is None:
             return set()
-        values = table.to_pyarrow_dataset(partitions=[("company_id", "=", company_id)]).to_table(
+        values = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
             columns=[column]
         )[column]
         return set(pc.unique(values).to_pylist()) - {None}

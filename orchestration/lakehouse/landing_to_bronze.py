@@ -191,7 +191,7 @@ def _logged_files(bronze: BronzeLake, company_id: str, mapping_version: str,
     table = bronze.open(LOG_TABLE)
     if table is None:
         return {}
-    logged = table.to_pyarrow_dataset(partitions=[("company_id", "=", company_id)]).to_table(
+    logged = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
         columns=["source_file", "source_hash", "status", "mapping_version"]).to_pylist()
     quarantined_under: dict[tuple[str, str], set] = {}
     done: dict[tuple[str, str], str] = {}
