@@ -48,7 +48,8 @@ def spec_of(company: str, dataset: str) -> dict:
 def read_export(path: Path, spec: dict) -> pd.DataFrame:
     header = int(spec.get("header_row", 1)) - 1
     if spec.get("format", "csv") == "xlsx":
-        return pd.read_excel(path, sheet_name=spec.get("sheet") or 0, header=header, dtype=str)
+        # openpyxl, not the ingest's calamine: the check should not share the reader it checks
+        return pd.read_excel(path, sheet_name=spec.get("sheet") or 0, header=header, dtype=str, engine="openpyxl")
     encoding = spec.get("encoding", "utf-8")
     return pd.read_csv(path, sep=spec.get("delimiter", ","), header=header, dtype=str, keep_default_na=False,
                        na_values=[""], encoding="utf-8-sig" if encoding in ("utf-8", "auto") else encoding)
