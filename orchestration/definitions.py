@@ -13,6 +13,7 @@ from orchestration.jobs import (
 )
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.sensors import landing_sensor
+from orchestration.upkeep import bronze_upkeep_job, weekly_bronze_upkeep_schedule
 from orchestration.warehouse.dbt_project import dbt_executable, warehouse_dbt_project
 
 
@@ -21,8 +22,8 @@ def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality]),
         asset_checks=dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]),
-        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job],
-        schedules=[nightly_warehouse_schedule],
+        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, bronze_upkeep_job],
+        schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule],
         sensors=[
             landing_sensor,
             dg.AutomationConditionSensorDefinition(

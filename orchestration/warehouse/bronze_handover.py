@@ -6,7 +6,9 @@ Delta table gained since the last hand-over are read, so one new day of data cos
 work. Every row handed over is stamped with `_handover_seq`, a number that grows with each
 build; dbt's incremental models take the rows with a higher number than they have seen. (Ingest
 time would not do: two ingest runs can commit in the opposite order of their clocks.)
-If files disappeared since then (compaction, vacuum, overwrite) the table is reloaded whole.
+Files that compaction (OPTIMIZE) wrote in place of files already handed over hold the same rows
+and are not read again; if files disappeared any other way (delete, overwrite) the table is
+reloaded whole.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE
@@ -86,6 +88,10 @@ def hand_over(
 
     previous = set(state[1]) if state is not None and table_exists else set()
     full_reload = not previous.issubset(files)
+    if full_reload and state[0] is not None:
+        compacted = _after_compaction(delta_path, state[0], version, previous)
+        if compacted is not None:
+            previous, full_reload = compacted, False
     new_files = files if full_reload else [f for f in files if f not in previous]
 
     if full_reload or not table_exists:
@@ -111,6 +117,29 @@ def hand_over(
         [name, version, files, seq],
     )
     return HandoverResult(name, version, len(new_files), rows_added, full_reload)
+
+
+def _after_compaction(delta_path: Path, since: int, version: int, handed_over: set[str]) -> set[str] | None:
+    """The files holding the rows of `handed_over` after the commits since version `since`, when
+    every file that disappeared was rewritten by OPTIMIZE from handed-over files only (same rows,
+    new files); None when rows may have been deleted or changed, or the history is gone."""
+    def paths(at: int) -> set[str]:
+        return set(DeltaTable(str(delta_path), version=at).get_add_actions(flatten=True).column("path").to_pylist())
+
+    try:
+        operations = {entry["version"]: entry.get("operation") for entry in DeltaTable(str(delta_path)).history()}
+        known, before = set(handed_over), paths(since)
+        for at in range(since + 1, version + 1):
+            after = paths(at)
+            removed = before - after
+            if removed:
+                if operations.get(at) != "OPTIMIZE" or not removed <= known:
+                    return None
+                known = (known - removed) | (after - before)
+            before = after
+    except (DeltaError, OSError):  # log entries cleaned up or unreadable: reloading whole is always correct
+        return None
+    return known
 
 
 def _exists(con, qualified: str) -> bool:
