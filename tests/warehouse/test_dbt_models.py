@@ -38,7 +38,8 @@ T3 = datetime(2026, 10, 6, 16, 0, tzinfo=UTC)  # the next day's ingest
 MARTS = ("dim_company", "dim_region", "dim_industry", "dim_tag", "dim_defect_type", "dim_shift", "dim_site",
          "dim_line", "dim_equipment", "dim_product", "dim_date", "fct_sensor_readings", "fct_sensor_readings_hourly",
          "fct_energy_daily", "fct_production_lots", "fct_quality_inspections", "fct_equipment_events",
-         "fct_landing_files", "mart_oee_daily", "mart_defects_weekly", "mart_company_data_freshness")
+         "fct_landing_files", "mart_oee_daily", "mart_defects_weekly", "mart_defects_by_shift",
+         "mart_company_data_freshness")
 # Columns that legitimately differ between two builds of the same data: the hand-over batch
 # numbers (a fresh file receives everything as batch 1) and the build time.
 VOLATILE = {"_handover_seq", "measured_at", "hours_since_last_landing"}
@@ -330,6 +331,16 @@ def test_facts_carry_the_shift_of_their_company(con):
                            "where company_id = ? and hour_kst = ?", [COS, datetime(2026, 10, 5)]).fetchall()
     assert set(midnight) == {("NIGHT", date(2026, 10, 4))}
     assert con.execute("select count(*) from fct_quality_inspections where shift_code is null").fetchone() == (0,)
+
+
+def test_defects_by_shift(con):
+    # LOT-A (400 units, 8 defective) and LOT-B (560, 12) start on the day shift of 10-05; all five
+    # inspections (14:00-14:04 KST) are in it too, four of them failed
+    rows = con.execute("select company_id, line_id, shift_date_kst, shift_code, shift_name_ko, lots, units_produced, "
+                       "units_defective, unit_defect_rate, inspections, failed_inspections, inspection_defect_rate "
+                       "from mart_defects_by_shift").fetchall()
+    assert rows == [(COS, "L1", date(2026, 10, 5), "DAY", "주간", 2, 960.0, 20.0, pytest.approx(20 / 960), 5, 4,
+                     pytest.approx(0.8))]
 
 
 def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_path):
