@@ -457,11 +457,7 @@ def _sensor_issues(con, config: QualityConfig) -> pd.DataFrame:
     ).df())
     issues = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else pd.DataFrame(columns=ISSUE_COLUMNS)
-    issues["company_id"] = company
-    if not issues.empty:
-        texts = issues.apply(_sensor_message, axis=1, result_type="expand")
-        issues["message_ko"], issues["message_en"] = texts[0], texts[1]
-    return issues
+    return _with_messages(issues, company, unknown_kind=UNKNOWN_SENSOR_ISSUE_MESSAGE)
 
 
 # --------------------------------------------------------------------------- other datasets
@@ -573,11 +569,7 @@ def _other_issues(con, config: QualityConfig, measured_at: datetime) -> pd.DataF
         ).df())
     frames = [f for f in frames if not f.empty]
     issues = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ISSUE_COLUMNS)
-    issues["company_id"] = company
-    if not issues.empty:
-        texts = issues.apply(_other_message, axis=1, result_type="expand")
-        issues["message_ko"], issues["message_en"] = texts[0], texts[1]
-    return issues
+    return _with_messages(issues, company, unknown_kind=UNKNOWN_ISSUE_MESSAGE)
 
 
 # --------------------------------------------------------------------------- shared SQL pieces
@@ -767,62 +759,62 @@ def _kst(ts) -> str:
     return pd.Timestamp(ts).tz_convert("Asia/Seoul").strftime("%Y-%m-%d %H:%M")
 
 
-def _sensor_message(row) -> tuple[str, str]:
-    sensor = f"{row.equipment_id}:{row.source_tag}"
-    span = f"{_kst(row.start_utc)}–{_kst(row.end_utc)} KST"
-    n = int(row.affected_rows) if pd.notna(row.affected_rows) else 0
-    kind = row.issue_type
-    if kind == "gap":
-        return (f"센서 {sensor} ({row.tag_code}) 데이터 {n}건 누락 ({span}): 설비 전체가 수집되지 않음, PLC/로거·네트워크 확인 필요",
-                f"sensor {sensor} ({row.tag_code}): {n} readings missing ({span}); the whole equipment was silent: "
-                "check the PLC logger and network")
-    if kind == "missing_values":
-        return (f"센서 {sensor} ({row.tag_code}) 값 {n}건 누락 ({span}): 같은 설비의 다른 센서는 정상, 센서 배선·태그 설정 확인 필요",
-                f"sensor {sensor} ({row.tag_code}): {n} values missing ({span}) while the equipment's other sensors "
-                "reported: check the sensor wiring and the logger's tag configuration")
-    if kind == "stuck":
-        return (f"센서 {sensor} ({row.tag_code}) 값이 {row.value:g}에 고정 ({n}건, {span}): 센서 고장·통신 동결 의심",
-                f"sensor {sensor} ({row.tag_code}) stuck at {row.value:g} for {n} readings ({span}): "
-                "suspect a failed sensor or a frozen communication value")
-    if kind == "spike":
-        return (f"센서 {sensor} ({row.tag_code}) 급격한 튐 {n}건 ({span}, robust z={row.z:.1f}): 노이즈·접지·순간 오측정 확인",
-                f"sensor {sensor} ({row.tag_code}): spike of {n} readings ({span}, robust z={row.z:.1f}): "
-                "check noise, grounding or transient mis-measurement")
-    if kind == "out_of_range":
-        return (f"센서 {sensor} ({row.tag_code}) 허용 범위 [{row.range_min:g}, {row.range_max:g}] 밖의 값 {n}건 "
-                f"({row.min_value:g}–{row.max_value:g}, {span}): 센서 교정·단위 설정 확인",
-                f"sensor {sensor} ({row.tag_code}): {n} readings outside the plausible range "
-                f"[{row.range_min:g}, {row.range_max:g}] ({row.min_value:g}–{row.max_value:g}, {span}): "
-                "check calibration and the unit setting")
-    if kind == "duplicate":
-        return (f"센서 {sensor} ({row.tag_code}) 같은 시각의 중복 데이터 {n}건 ({span}): 로거 중복 저장·중복 내보내기 확인",
-                f"sensor {sensor} ({row.tag_code}): {n} duplicate readings at the same timestamp ({span}): "
-                "check the logger for double writes or overlapping exports")
-    if kind == "unit_mismatch":
-        return (f"센서 {sensor} 단위/태그 불일치 {n}건 ({row.unit_status}, {span}): 매핑 파일의 단위·태그 확인",
-                f"sensor {sensor}: {n} readings whose unit or tag does not fit ({row.unit_status}, {span}): "
-                "fix the unit or tag in the client mapping")
-    return (f"{kind}: {sensor} {n}건 ({span})", f"{kind}: {sensor} {n} rows ({span})")
+# Per issue kind: (Korean, English) message. The fields are the issue row's columns plus `sensor`
+# (equipment:source tag), `span` (its KST time range), `n` (affected rows) and `kind`.
+ISSUE_MESSAGES = {
+    "gap": ("센서 {sensor} ({tag_code}) 데이터 {n}건 누락 ({span}): 설비 전체가 수집되지 않음, PLC/로거·네트워크 확인 필요",
+            "sensor {sensor} ({tag_code}): {n} readings missing ({span}); the whole equipment was silent: "
+            "check the PLC logger and network"),
+    "missing_values": ("센서 {sensor} ({tag_code}) 값 {n}건 누락 ({span}): 같은 설비의 다른 센서는 정상, 센서 배선·태그 설정 확인 필요",
+                       "sensor {sensor} ({tag_code}): {n} values missing ({span}) while the equipment's other sensors "
+                       "reported: check the sensor wiring and the logger's tag configuration"),
+    "stuck": ("센서 {sensor} ({tag_code}) 값이 {value:g}에 고정 ({n}건, {span}): 센서 고장·통신 동결 의심",
+              "sensor {sensor} ({tag_code}) stuck at {value:g} for {n} readings ({span}): "
+              "suspect a failed sensor or a frozen communication value"),
+    "spike": ("센서 {sensor} ({tag_code}) 급격한 튐 {n}건 ({span}, robust z={z:.1f}): 노이즈·접지·순간 오측정 확인",
+              "sensor {sensor} ({tag_code}): spike of {n} readings ({span}, robust z={z:.1f}): "
+              "check noise, grounding or transient mis-measurement"),
+    "out_of_range": ("센서 {sensor} ({tag_code}) 허용 범위 [{range_min:g}, {range_max:g}] 밖의 값 {n}건 "
+                     "({min_value:g}–{max_value:g}, {span}): 센서 교정·단위 설정 확인",
+                     "sensor {sensor} ({tag_code}): {n} readings outside the plausible range "
+                     "[{range_min:g}, {range_max:g}] ({min_value:g}–{max_value:g}, {span}): "
+                     "check calibration and the unit setting"),
+    "duplicate": ("센서 {sensor} ({tag_code}) 같은 시각의 중복 데이터 {n}건 ({span}): 로거 중복 저장·중복 내보내기 확인",
+                  "sensor {sensor} ({tag_code}): {n} duplicate readings at the same timestamp ({span}): "
+                  "check the logger for double writes or overlapping exports"),
+    "unit_mismatch": ("센서 {sensor} 단위/태그 불일치 {n}건 ({unit_status}, {span}): 매핑 파일의 단위·태그 확인",
+                      "sensor {sensor}: {n} readings whose unit or tag does not fit ({unit_status}, {span}): "
+                      "fix the unit or tag in the client mapping"),
+    "late_file": ("파일 {source_file} 지연 도착: 마지막 데이터 후 {delay_hours:.1f}시간 뒤 수신 ({n}건, {span}): "
+                  "자동 내보내기 일정·전송 확인 필요",
+                  "file {source_file} landed {delay_hours:.1f} h after its last event ({n} rows, {span}): "
+                  "check the export schedule and the transfer"),
+    "orphan_inspection": ("LOT 정보가 없는 품질검사 {n}건 (라인 {equipment_id}, LOT {lots}, {span}): MES LOT 번호 체계 확인",
+                          "{n} inspections of lots missing from the production lots (line {equipment_id}, "
+                          "lots {lots}, {span}): check the MES lot numbering"),
+    "rejected_rows": ("파일 {source_file}에서 {n}건 거부 ({reasons}; 예: {example}): 내보내기 형식·매핑 확인",
+                      "{n} rows of {source_file} rejected at ingest ({reasons}; e.g. {example}): "
+                      "check the export format and the mapping"),
+    "stale_data": ("최근 {age_hours:.0f}시간 동안 센서 데이터 없음: 데이터 전송 중단 확인",
+                   "no sensor data for {age_hours:.0f} h: check that data is still being sent"),
+}
+# A kind the detectors report before it has a message above still says what, where and how much.
+UNKNOWN_SENSOR_ISSUE_MESSAGE = ("{kind}: {sensor} {n}건 ({span})", "{kind}: {sensor} {n} rows ({span})")
+UNKNOWN_ISSUE_MESSAGE = ("{kind}: {n}건 ({span})", "{kind}: {n} rows ({span})")
 
 
-def _other_message(row) -> tuple[str, str]:
-    span = f"{_kst(row.start_utc)}–{_kst(row.end_utc)} KST"
-    n = int(row.affected_rows) if pd.notna(row.affected_rows) else 0
-    kind = row.issue_type
-    if kind == "late_file":
-        return (f"파일 {row.source_file} 지연 도착: 마지막 데이터 후 {row.delay_hours:.1f}시간 뒤 수신 ({n}건, {span}): "
-                "자동 내보내기 일정·전송 확인 필요",
-                f"file {row.source_file} landed {row.delay_hours:.1f} h after its last event ({n} rows, {span}): "
-                "check the export schedule and the transfer")
-    if kind == "orphan_inspection":
-        return (f"LOT 정보가 없는 품질검사 {n}건 (라인 {row.equipment_id}, LOT {row.lots}, {span}): MES LOT 번호 체계 확인",
-                f"{n} inspections of lots missing from the production lots (line {row.equipment_id}, lots {row.lots}, "
-                f"{span}): check the MES lot numbering")
-    if kind == "rejected_rows":
-        return (f"파일 {row.source_file}에서 {n}건 거부 ({row.reasons}; 예: {row.example}): 내보내기 형식·매핑 확인",
-                f"{n} rows of {row.source_file} rejected at ingest ({row.reasons}; e.g. {row.example}): "
-                "check the export format and the mapping")
-    if kind == "stale_data":
-        return (f"최근 {row.age_hours:.0f}시간 동안 센서 데이터 없음: 데이터 전송 중단 확인",
-                f"no sensor data for {row.age_hours:.0f} h: check that data is still being sent")
-    return (f"{kind}: {n}건 ({span})", f"{kind}: {n} rows ({span})")
+def _with_messages(issues: pd.DataFrame, company: str, unknown_kind: tuple[str, str]) -> pd.DataFrame:
+    issues["company_id"] = company
+    if not issues.empty:
+        texts = issues.apply(_issue_message, axis=1, result_type="expand", args=(unknown_kind,))
+        issues["message_ko"], issues["message_en"] = texts[0], texts[1]
+    return issues
+
+
+def _issue_message(row: pd.Series, unknown_kind: tuple[str, str]) -> tuple[str, str]:
+    # Issues of the other datasets may have no equipment or source tag column at all.
+    fields = {**row, "kind": row.issue_type, "sensor": f"{row.get('equipment_id')}:{row.get('source_tag')}",
+              "span": f"{_kst(row.start_utc)}–{_kst(row.end_utc)} KST",
+              "n": int(row.affected_rows) if pd.notna(row.affected_rows) else 0}
+    ko, en = ISSUE_MESSAGES.get(row.issue_type, unknown_kind)
+    return ko.format(**fields), en.format(**fields)
