@@ -22,3 +22,11 @@
         else ({{ expression }})
     end
 {%- endmacro %}
+
+{#-
+  Which row wins when the same key arrives more than once (re-exports, corrected files): the later
+  ingest, then the later file name, then the later row. One rule for every deduplicated fact.
+-#}
+{% macro latest_ingest_first() -%}
+    ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last
+{%- endmacro %}

@@ -8,7 +8,7 @@ final as (
     from events
     qualify row_number() over (
         partition by event_key
-        order by ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last
+        order by {{ latest_ingest_first() }}
     ) = 1
 )
 

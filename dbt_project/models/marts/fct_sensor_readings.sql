@@ -85,7 +85,7 @@ final as (
     from candidates
     qualify row_number() over (
         partition by reading_key
-        order by ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last,
+        order by {{ latest_ingest_first() }},
                  _handover_seq desc
     ) = 1
 )
