@@ -3,13 +3,13 @@ launch by hand from the UI."""
 
 import dagster as dg
 
-from orchestration.lakehouse.maintenance import RETENTION_HOURS, upkeep_bronze
+from orchestration.lakehouse.maintenance import upkeep_bronze
 from orchestration.resources import LakeResource
 
 
 @dg.op(description="Compact every bronze Delta table's small files and vacuum files older than the retention.")
 def compact_bronze_tables(context: dg.OpExecutionContext, lake: LakeResource) -> None:
-    upkept = upkeep_bronze(lake.bronze, retention_hours=RETENTION_HOURS)
+    upkept = upkeep_bronze(lake.bronze)
     for table in upkept:
         context.log.info(f"bronze/{table.table}: {table.files_before} -> {table.files_after} files, "
                          f"{table.files_vacuumed} old file(s) deleted")

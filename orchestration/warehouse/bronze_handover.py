@@ -128,7 +128,8 @@ def _after_compaction(delta_path: Path, since: int, version: int, handed_over: s
 
     try:
         operations = {entry["version"]: entry.get("operation") for entry in DeltaTable(str(delta_path)).history()}
-        known, before = set(handed_over), paths(since)
+        # the state of the last hand-over recorded version `since`'s files: no need to load it again
+        known, before = set(handed_over), set(handed_over)
         for at in range(since + 1, version + 1):
             after = paths(at)
             removed = before - after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from orchestration.settings import DBT_PROJECT_DIR
 warehouse_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+# dbt's own output; target/ alone holds thousands of compiled files, not worth a look on every load
+NOT_PROJECT_DIRS = {"target", "logs", "dbt_packages"}
 
 
 def manifest_is_current() -> bool:
@@ -21,10 +24,11 @@ def manifest_is_current() -> bool:
     if not manifest.exists():
         return False
     parsed = manifest.stat().st_mtime
-    project = Path(warehouse_dbt_project.project_dir)
-    for path in project.rglob("*"):
-        if path.suffix in PROJECT_FILE_SUFFIXES and not {"target", "logs", "dbt_packages"} & set(path.relative_to(project).parts):
-            if path.stat().st_mtime > parsed:
+    for folder, subfolders, names in os.walk(warehouse_dbt_project.project_dir):
+        subfolders[:] = [d for d in subfolders if d not in NOT_PROJECT_DIRS]
+        for name in names:
+            path = Path(folder) / name
+            if path.suffix in PROJECT_FILE_SUFFIXES and path.stat().st_mtime > parsed:
                 return False
     return True
 
