@@ -26,10 +26,12 @@ ISO_FORMATS = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"}
 
 def blank_to_null(values: pa.Array) -> pa.Array:
     """Empty or whitespace-only text becomes null (a missing cell)."""
-    if pa.types.is_dictionary(values.type):
-        if not pc.any(_blank(values.dictionary)).as_py():
+    if pa.types.is_dictionary(values.type):  # judged once per distinct value; stays encoded
+        blank = _blank(values.dictionary)
+        if not pc.any(blank).as_py():
             return values
-        values = values.dictionary_decode()
+        indices = pc.if_else(pc.take(blank, values.indices), pa.scalar(None, values.indices.type), values.indices)
+        return pa.DictionaryArray.from_arrays(indices, values.dictionary)
     if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
         return values
     if values.null_count == len(values):
@@ -149,11 +151,12 @@ def parse_timestamps(columns: list[pa.Array], fmt: str, timezone: str) -> tuple[
 
     Returns (utc, missing, unparseable): the UTC instants (null where not parsed), a mask of rows
     whose cell is empty, and a mask of rows whose text does not parse."""
-    columns = [blank_to_null(c) for c in columns]
     if len(columns) == 1:
-        values = _distinct_if_repeated(columns[0])
+        # encoded first, so blanks are looked for once per distinct value too
+        values = blank_to_null(_distinct_if_repeated(columns[0]))
         missing = pc.is_null(values)
     else:
+        columns = [blank_to_null(c) for c in columns]
         missing = pc.or_(pc.is_null(columns[0]), pc.is_null(columns[1]))
         values = join_date_time(columns[0], columns[1])
     local = parse_local(values, fmt)
