@@ -1,45 +1,90 @@
-"""The dbt project as Dagster sees it."""
+"""The dbt project as Dagster sees it.
+
+The manifest is parsed at most once per change of the project, by one process: every Dagster
+run worker loads these definitions, and under `dagster dev` dagster-dbt's default preparer
+re-parses on every load, so nine ingest runs started at once raced for dbt's own file lock and
+failed before their first step. Here a process parses only when the project's own files are
+newer than the manifest, under a cross-process lock, and the other processes wait for it and
+reuse its result.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR
-
-warehouse_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 PROJECT_FILE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
 # dbt's own output; target/ alone holds thousands of compiled files, not worth a look on every load
 NOT_PROJECT_DIRS = {"target", "logs", "dbt_packages"}
+# files dbt writes into the project folder itself; they are not changes to the project
+DBT_WRITES = {".user.yml", "package-lock.yml"}
+
+
+def dbt_executable() -> str:
+    """The dbt installed next to this Python (the project's virtualenv), so a build works even when
+    the environment is not activated on PATH (cron, a bare `.venv/bin/python`, `dagster dev`
+    started from another environment)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def project_files(project_dir: Path):
+    for folder, subfolders, names in os.walk(project_dir):
+        subfolders[:] = [d for d in subfolders if d not in NOT_PROJECT_DIRS and not d.startswith(".")]
+        for name in names:
+            if Path(name).suffix in PROJECT_FILE_SUFFIXES and name not in DBT_WRITES and not name.startswith("."):
+                yield Path(folder) / name
+
+
+class OncePerChangePreparer(DagsterDbtProjectPreparer):
+    """Parse when the project changed since the manifest was written, by one process at a time,
+    with the dbt beside this interpreter; otherwise (`dagster dev` included) reuse the manifest."""
+
+    def manifest_is_current(self, project: DbtProject) -> bool:
+        manifest = project.manifest_path
+        if not manifest.exists():
+            return False
+        parsed = manifest.stat().st_mtime
+        return all(path.stat().st_mtime <= parsed for path in project_files(Path(project.project_dir)))
+
+    def prepare(self, project: DbtProject) -> None:
+        if self.manifest_is_current(project):
+            return
+        target = Path(project.project_dir) / project.target_path
+        target.mkdir(parents=True, exist_ok=True)
+        with open(target / ".prepare.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here, then find the manifest current
+            try:
+                if not self.manifest_is_current(project):
+                    self._prepare_manifest(project)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        from dagster_dbt import DbtCliResource
+
+        DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+            ["parse", "--quiet"], target_path=project.target_path).wait()
+        self._invalidate_seeds_in_partial_parse(project)
+
+
+warehouse_dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# DbtProject takes no preparer of our own, and nothing but this module asks it to prepare: so the
+# project's own `prepare_if_dev` (a re-parse on every load under `dagster dev`) is never called.
+preparer = OncePerChangePreparer()
+preparer.prepare(warehouse_dbt_project)
 
 
 def manifest_is_current() -> bool:
     """Whether target/manifest.json was parsed after the last change to the project's files."""
-    manifest = warehouse_dbt_project.manifest_path
-    if not manifest.exists():
-        return False
-    parsed = manifest.stat().st_mtime
-    for folder, subfolders, names in os.walk(warehouse_dbt_project.project_dir):
-        subfolders[:] = [d for d in subfolders if d not in NOT_PROJECT_DIRS]
-        for name in names:
-            path = Path(folder) / name
-            if path.suffix in PROJECT_FILE_SUFFIXES and path.stat().st_mtime > parsed:
-                return False
-    return True
-
-
-# `dagster dev` re-parses on every load; elsewhere (the pipeline command, tests, a fresh clone or
-# a pull that changed models) parse when the manifest is missing or older than the project, so
-# the asset graph never lags the models and loading the definitions never needs a manual step.
-if not manifest_is_current():
-    warehouse_dbt_project.preparer.prepare(warehouse_dbt_project)
-else:
-    warehouse_dbt_project.prepare_if_dev()
+    return preparer.manifest_is_current(warehouse_dbt_project)
 
 
 def dbt_target_path(warehouse: Path) -> Path:
@@ -48,10 +93,3 @@ def dbt_target_path(warehouse: Path) -> Path:
     path is that warehouse's build copy), which saves a full parse on every build."""
     warehouse = Path(warehouse)
     return warehouse.parent / f".{warehouse.stem}.dbt-target"
-
-
-def dbt_executable() -> str:
-    """The dbt installed next to this Python (the project's virtualenv), so a build works even when
-    the environment is not activated on PATH (cron, a bare `.venv/bin/python`)."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
