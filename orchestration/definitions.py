@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import ALERT_SENSORS
 from orchestration.assets import features, ingest, kpis, quality, warehouse
 from orchestration.jobs import (
     ingest_company_job,
@@ -26,6 +27,7 @@ def defs() -> dg.Definitions:
         schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule],
         sensors=[
             landing_sensor,
+            *ALERT_SENSORS,
             dg.AutomationConditionSensorDefinition(
                 "automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING
             ),

@@ -31,6 +31,7 @@ quality_report_job = dg.define_asset_job(
 )
 
 nightly_warehouse_schedule = dg.ScheduleDefinition(
+    name="nightly_warehouse_schedule",
     job=warehouse_job,
     cron_schedule="0 2 * * *",
     execution_timezone="Asia/Seoul",

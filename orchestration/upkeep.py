@@ -31,6 +31,7 @@ def bronze_upkeep_job():
 
 
 weekly_bronze_upkeep_schedule = dg.ScheduleDefinition(
+    name="weekly_bronze_upkeep_schedule",
     job=bronze_upkeep_job,
     cron_schedule="0 4 * * 0",
     execution_timezone="Asia/Seoul",
