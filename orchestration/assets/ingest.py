@@ -11,6 +11,7 @@ from orchestration.ingest.landing import discover_landing
 from orchestration.ingest.mapping import load_mapping
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, BronzeLake, rows_of
 from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
+from orchestration.lakehouse.table_state import company_table_state
 from orchestration.lakehouse.registry import land_registry, load_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
@@ -106,12 +107,14 @@ class IngestConfig(dg.Config):
     specs=[
         *[
             dg.AssetSpec(["bronze", name], description=DATASET_DESCRIPTIONS[name], deps=[["bronze", "companies"]],
-                         partitions_def=company_partitions)
+                         partitions_def=company_partitions, skippable=True)
             for name in DATASETS
         ],
-        dg.AssetSpec(["bronze", REJECTIONS_TABLE], partitions_def=company_partitions,
+        # Skippable: a run that lands nothing new materialises nothing, so automation downstream
+        # sees no change and starts no warehouse build.
+        dg.AssetSpec(["bronze", REJECTIONS_TABLE], partitions_def=company_partitions, skippable=True,
                      description="Quarantined rows and files with a machine-readable reason (file, row, column, message)."),
-        dg.AssetSpec(["bronze", LOG_TABLE], partitions_def=company_partitions,
+        dg.AssetSpec(["bronze", LOG_TABLE], partitions_def=company_partitions, skippable=True,
                      description="One row per landing file: hash, status, rows landed and rejected. Exactly-once ledger."),
     ],
     group_name="bronze",
@@ -142,46 +145,63 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
             f"{company_id}: {len(quarantined)} file(s) quarantined, {len(partial)} partially ingested, "
             f"{report.rows_rejected} row problem(s); see bronze/ingest_rejections"
         )
+    new_files = [f for f in report.files if f.status != "already_ingested"]
+
+    def changed(table: str, *, when: bool) -> bool:
+        # A partition never materialised counts as missing, and one missing parent partition stops
+        # eager automation of everything downstream: so the first run of a company materialises
+        # every table; later runs only what they changed.
+        return when or company_id not in context.instance.get_materialized_partitions(dg.AssetKey(["bronze", table]))
+
+    if not new_files and not any(changed(t, when=False) for t in (*DATASETS, REJECTIONS_TABLE, LOG_TABLE)):
+        context.log.info(f"{company_id}: no new landing files; nothing materialised (no-op)")
+        return
     for name in DATASETS:
         dataset_files = [f for f in report.files if f.dataset == name]
+        if not changed(name, when=report.rows_landed(name) > 0):
+            continue
         yield dg.MaterializeResult(
             asset_key=["bronze", name],
             metadata={
+                **company_table_state(lake.bronze / name, company_id),
                 "rows_landed": report.rows_landed(name),
                 "files_ingested": sum(f.status in ("ingested", "partial") for f in dataset_files),
                 "files_quarantined": sum(f.status == "quarantined" for f in dataset_files),
                 "rows_rejected": sum(f.rows_rejected for f in dataset_files),
                 "unmapped_columns": ", ".join(sorted({c for f in dataset_files for c in f.unmapped_columns})) or "none",
-                "delta_version": report.table_versions.get(name, -1),
                 "table": dg.MetadataValue.path(str(lake.bronze / name)),
             },
         )
-    yield dg.MaterializeResult(
-        asset_key=["bronze", REJECTIONS_TABLE],
-        metadata={
-            "rejections": len(report.rejections),
-            "files_quarantined": len(quarantined),
-            "files_partially_ingested": len(partial),
-            "quarantine_folder": dg.MetadataValue.path(str(lake.quarantine / company_id)),
-            "first_problems": dg.MetadataValue.md(_markdown_table([
-                {k: r[k] for k in ("source_file", "row_number", "column_name", "reason", "message")}
-                for r in report.rejections[:20]
-            ]) or "none"),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key=["bronze", LOG_TABLE],
-        metadata={
-            "files_seen": len(report.files),
-            "files_new": sum(f.status != "already_ingested" for f in report.files),
-            "duplicates": len(report.files_with_status("duplicate")),
-            "files": dg.MetadataValue.md(_markdown_table([
-                {"file": f.source_file, "dataset": f.dataset or "", "status": f.status, "rows": f.rows_landed,
-                 "rejected": f.rows_rejected, "note": f.first_problem or ""}
-                for f in report.files if f.status != "already_ingested"
-            ][:50]) or "no new files"),
-        },
-    )
+    if changed(REJECTIONS_TABLE, when=bool(report.rejections or quarantined or partial)):
+        yield dg.MaterializeResult(
+            asset_key=["bronze", REJECTIONS_TABLE],
+            metadata={
+                **company_table_state(lake.bronze / REJECTIONS_TABLE, company_id),
+                "rejections": len(report.rejections),
+                "files_quarantined": len(quarantined),
+                "files_partially_ingested": len(partial),
+                "quarantine_folder": dg.MetadataValue.path(str(lake.quarantine / company_id)),
+                "first_problems": dg.MetadataValue.md(_markdown_table([
+                    {k: r[k] for k in ("source_file", "row_number", "column_name", "reason", "message")}
+                    for r in report.rejections[:20]
+                ]) or "none"),
+            },
+        )
+    if changed(LOG_TABLE, when=bool(new_files)):
+        yield dg.MaterializeResult(
+            asset_key=["bronze", LOG_TABLE],
+            metadata={
+                **company_table_state(lake.bronze / LOG_TABLE, company_id),
+                "files_seen": len(report.files),
+                "files_new": len(new_files),
+                "duplicates": len(report.files_with_status("duplicate")),
+                "files": dg.MetadataValue.md(_markdown_table([
+                    {"file": f.source_file, "dataset": f.dataset or "", "status": f.status, "rows": f.rows_landed,
+                     "rejected": f.rows_rejected, "note": f.first_problem or ""}
+                    for f in new_files
+                ][:50]) or "no new files"),
+            },
+        )
 
 
 def _markdown_table(rows: list[dict]) -> str:

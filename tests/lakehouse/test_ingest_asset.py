@@ -58,3 +58,35 @@ def test_one_day_of_one_company_then_the_rest_exactly_once(lake):
     new_files = [m.metadata["files_new"].value for m in result.asset_materializations_for_node("company_landing_files")
                  if "files_new" in m.metadata]
     assert new_files == [len(day_files)]
+
+
+def test_a_run_that_lands_nothing_materialises_nothing_and_state_is_on_the_asset(lake):
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(company_partitions.name, [COMPANY])
+    first = ingest(lake, instance)
+    materialised = {m.asset_key.to_user_string(): m.metadata
+                    for m in first.asset_materializations_for_node("company_landing_files")}
+    assert "bronze/sensor_readings" in materialised and "bronze/ingest_log" in materialised
+    readings = DeltaTable(str(lake / "bronze" / "sensor_readings")).to_pyarrow_table(columns=["company_id"])
+    state = materialised["bronze/sensor_readings"]
+    assert state["dagster/row_count"].value == readings.num_rows
+    assert state["delta_version"].value == DeltaTable(str(lake / "bronze" / "sensor_readings")).version()
+    assert state["files"].value >= 1
+    assert "reading_ts" in {c.name for c in state["dagster/column_schema"].schema.columns}
+    assert len(state["preview"].records) == 5
+
+    # nothing new: the run succeeds, materialises nothing, so automation downstream starts nothing
+    again = ingest(lake, instance)
+    assert again.success
+    assert again.asset_materializations_for_node("company_landing_files") == []
+
+
+def test_landing_sensor_requests_nothing_on_a_tick_without_change(lake):
+    from orchestration.sensors import landing_sensor
+
+    resources = {"lake": LakeResource(root=str(lake), clients_dir=str(CLIENTS))}
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert {r.partition_key for r in first.run_requests if r.partition_key} >= {COMPANY}
+        second = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        assert [r for r in second.run_requests if r.partition_key] == []
