@@ -4,7 +4,7 @@ SHELL := /bin/bash
 # `python3 -m uv` works right after `pip install uv`, whatever PATH the machine has.
 UV := python3 -m uv
 
-.PHONY: pipeline test tools browser
+.PHONY: pipeline test tools browser servers
 
 ## Run the whole lakehouse end to end on the bundled sample clients, then say where to look.
 pipeline: tools
@@ -12,7 +12,7 @@ pipeline: tools
 	$(UV) run --frozen python -m orchestration.pipeline --fresh
 
 ## Run the test suite (what CI runs).
-test: tools browser
+test: tools browser servers
 	$(UV) sync --frozen
 	$(UV) run --frozen pytest
 
@@ -25,3 +25,10 @@ browser:
 	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+# PostgreSQL's server binaries for the scale-out tests, which start their own server on loopback
+# (tests/scale_out/lake_servers.py); Debian keeps them off PATH, under /usr/lib/postgresql/<version>/bin.
+servers:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }

@@ -8,14 +8,21 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration import settings
+from orchestration.lakehouse.bronze import BronzeLake
+from orchestration.lakehouse import storage
+from orchestration.lakehouse.storage import Location, as_location, is_remote
 from orchestration.warehouse.publish import WarehouseFile
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The local Delta lake. Paths default to `lake/` in the repository (env `LAKE_ROOT`)."""
+    """The Delta lake. Paths default to `lake/` in the repository (env `LAKE_ROOT`). The bronze
+    tables can live elsewhere, on an object store (env `BRONZE_URI`, e.g. `s3://bucket/bronze`,
+    reached with the standard `AWS_*` variables); landing stays a local folder, where files arrive."""
 
     root: str = Field(default_factory=lambda: str(settings.lake_root()))
     clients_dir: str = Field(default_factory=lambda: str(settings.clients_dir()))
+    bronze_uri: str = Field(default_factory=lambda: settings.bronze_uri() or "",
+                            description="Bronze root: a folder or an s3:// URI; empty: <root>/bronze.")
 
     @property
     def root_path(self) -> Path:
@@ -26,8 +33,17 @@ class LakeResource(dg.ConfigurableResource):
         return self.root_path / "landing"
 
     @property
-    def bronze(self) -> Path:
-        return self.root_path / "bronze"
+    def bronze(self) -> Location:
+        """The bronze root: a local folder (Path) or an object store URI (str)."""
+        return as_location(self.bronze_uri) if self.bronze_uri else self.root_path / "bronze"
+
+    @property
+    def storage_options(self) -> dict[str, str]:
+        """How delta-rs reaches the bronze root (none for a local folder)."""
+        return storage.storage_options() if is_remote(self.bronze) else {}
+
+    def bronze_lake(self) -> BronzeLake:
+        return BronzeLake(self.bronze, self.storage_options)
 
     @property
     def gold(self) -> Path:

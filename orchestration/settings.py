@@ -22,6 +22,15 @@ def clients_dir() -> Path:
     return _path_from_env("CLIENTS_DIR", REPO_ROOT / "clients")
 
 
+def bronze_uri() -> str | None:
+    """Where the bronze Delta tables live when not under the lake root: a folder or an object
+    store URI (`s3://bucket/bronze`); None: `$LAKE_ROOT/bronze`."""
+    value = os.environ.get("BRONZE_URI")
+    if not value:
+        return None
+    return value if "://" in value else str(Path(value).expanduser().resolve())
+
+
 def warehouse_path() -> Path:
     return _path_from_env("WAREHOUSE_PATH", lake_root() / "warehouse" / "manufacturing.duckdb")
 

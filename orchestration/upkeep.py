@@ -9,7 +9,7 @@ from orchestration.resources import LakeResource
 
 @dg.op(description="Compact every bronze Delta table's small files and vacuum files older than the retention.")
 def compact_bronze_tables(context: dg.OpExecutionContext, lake: LakeResource) -> None:
-    upkept = upkeep_bronze(lake.bronze)
+    upkept = upkeep_bronze(lake.bronze_lake())
     for table in upkept:
         context.log.info(f"bronze/{table.table}: {table.files_before} -> {table.files_after} files, "
                          f"{table.files_vacuumed} old file(s) deleted")

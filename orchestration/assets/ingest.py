@@ -9,7 +9,7 @@ from pydantic import Field
 from orchestration.ingest.bronze_schemas import DATASETS
 from orchestration.ingest.landing import discover_landing
 from orchestration.ingest.mapping import load_mapping
-from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, BronzeLake, rows_of
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, rows_of
 from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
 from orchestration.lakehouse.table_state import company_table_state
 from orchestration.lakehouse.registry import land_registry, load_registry
@@ -42,7 +42,7 @@ def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
     new = [c.company_id for c in companies if c.company_id not in known]
     if new:
         context.instance.add_dynamic_partitions(company_partitions.name, new)
-    for name, table in land_registry(companies, lake.bronze).items():
+    for name, table in land_registry(companies, lake.bronze_lake()).items():
         yield dg.MaterializeResult(
             asset_key=["bronze", name],
             metadata={"rows": table.num_rows, "registry": str(lake.registry_file), "newly_registered": ", ".join(new)},
@@ -59,7 +59,7 @@ def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
 def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
     known = {c.company_id for c in load_registry(lake.registry_file)}
     scan = discover_landing(lake.landing, known)
-    bronze = BronzeLake(lake.bronze)
+    bronze = lake.bronze_lake()
     already = bronze.hashes_in(REJECTIONS_TABLE, UNATTRIBUTED, "source_hash")
     now = datetime.now(timezone.utc)
     records = []
@@ -133,8 +133,9 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
              and (not config.only_files or fnmatch.fnmatch(f.relative_path.split("/", 1)[1], config.only_files))]
     if config.only_files:
         context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
+    bronze = lake.bronze_lake()
     report = ingest_company(
-        company_id, files, mapping=mapping, bronze=BronzeLake(lake.bronze),
+        company_id, files, mapping=mapping, bronze=bronze,
         quarantine_root=lake.quarantine, run_id=context.run.run_id,
         mapping_version=file_sha256(mapping_file), retry_quarantined=config.retry_quarantined,
     )
@@ -163,20 +164,20 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         yield dg.MaterializeResult(
             asset_key=["bronze", name],
             metadata={
-                **company_table_state(lake.bronze / name, company_id),
+                **company_table_state(bronze.table_path(name), company_id, bronze.storage_options),
                 "rows_landed": report.rows_landed(name),
                 "files_ingested": sum(f.status in ("ingested", "partial") for f in dataset_files),
                 "files_quarantined": sum(f.status == "quarantined" for f in dataset_files),
                 "rows_rejected": sum(f.rows_rejected for f in dataset_files),
                 "unmapped_columns": ", ".join(sorted({c for f in dataset_files for c in f.unmapped_columns})) or "none",
-                "table": dg.MetadataValue.path(str(lake.bronze / name)),
+                "table": dg.MetadataValue.path(str(bronze.table_path(name))),
             },
         )
     if changed(REJECTIONS_TABLE, when=bool(report.rejections or quarantined or partial)):
         yield dg.MaterializeResult(
             asset_key=["bronze", REJECTIONS_TABLE],
             metadata={
-                **company_table_state(lake.bronze / REJECTIONS_TABLE, company_id),
+                **company_table_state(bronze.table_path(REJECTIONS_TABLE), company_id, bronze.storage_options),
                 "rejections": len(report.rejections),
                 "files_quarantined": len(quarantined),
                 "files_partially_ingested": len(partial),
@@ -191,7 +192,7 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         yield dg.MaterializeResult(
             asset_key=["bronze", LOG_TABLE],
             metadata={
-                **company_table_state(lake.bronze / LOG_TABLE, company_id),
+                **company_table_state(bronze.table_path(LOG_TABLE), company_id, bronze.storage_options),
                 "files_seen": len(report.files),
                 "files_new": len(new_files),
                 "duplicates": len(report.files_with_status("duplicate")),

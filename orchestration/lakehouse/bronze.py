@@ -23,6 +23,7 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import TableNotFoundError
 
 from orchestration.ingest.bronze_schemas import UTC_TS, bronze_schema
+from orchestration.lakehouse.storage import Location, as_location, child
 
 REJECTIONS_SCHEMA = pa.schema(
     [
@@ -70,15 +71,19 @@ REJECTIONS_TABLE = "ingest_rejections"
 
 
 class BronzeLake:
-    def __init__(self, bronze_root: Path):
-        self.root = Path(bronze_root)
+    """The bronze tables under one root: a local folder, or an object store URI (`s3://…`) with
+    the storage options to reach it (see storage.py)."""
 
-    def table_path(self, name: str) -> Path:
-        return self.root / name
+    def __init__(self, bronze_root: Location, storage_options: dict[str, str] | None = None):
+        self.root = as_location(bronze_root)
+        self.storage_options = storage_options or None
+
+    def table_path(self, name: str) -> Location:
+        return child(self.root, name)
 
     def open(self, name: str) -> DeltaTable | None:
         try:
-            return DeltaTable(str(self.table_path(name)))
+            return DeltaTable(str(self.table_path(name)), storage_options=self.storage_options)
         except TableNotFoundError:
             return None
 
@@ -108,9 +113,15 @@ class BronzeLake:
             partition_by=["company_id"],
             schema_mode="merge",
             writer_properties=WRITER_PROPERTIES,
+            storage_options=self.storage_options,
         )
         table = self.open(name)
         return table.version() if table is not None else None
+
+    def replace(self, name: str, rows: pa.Table) -> None:
+        """Overwrite a table with a new snapshot (the registry); Delta's history keeps the old ones."""
+        write_deltalake(str(self.table_path(name)), rows, mode="overwrite", schema_mode="overwrite",
+                        storage_options=self.storage_options)
 
 
 def conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:

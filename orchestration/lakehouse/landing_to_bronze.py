@@ -222,8 +222,9 @@ def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id) ->
     }
 
 
-def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path, quarantine_root: Path, *,
-                   companies: list[str] | None = None, run_id: str = "manual") -> dict[str, CompanyIngestReport]:
+def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path | str, quarantine_root: Path, *,
+                   companies: list[str] | None = None, run_id: str = "manual",
+                   storage_options: dict[str, str] | None = None) -> dict[str, CompanyIngestReport]:
     """Land the registry, then every (or the listed) registered company's new landing files, outside
     Dagster: what scripts, benchmarks and tests use; the Dagster assets do the same per company partition."""
     from orchestration.ingest.landing import discover_landing
@@ -231,10 +232,10 @@ def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path, quarant
     from orchestration.lakehouse.registry import land_registry, load_registry
 
     registry = load_registry(clients / "registry.yaml")
-    land_registry(registry, bronze_root)
+    bronze = BronzeLake(bronze_root, storage_options)
+    land_registry(registry, bronze)
     registered = [c.company_id for c in registry]
     scan = discover_landing(landing_root, set(registered))
-    bronze = BronzeLake(bronze_root)
     reports = {}
     for company in companies or registered:
         mapping_file = clients / "mappings" / f"{company}.yaml"

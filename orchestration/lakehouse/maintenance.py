@@ -14,10 +14,13 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
-from orchestration.lakehouse.bronze import WRITER_PROPERTIES
+from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, WRITER_PROPERTIES, BronzeLake
+from orchestration.lakehouse.storage import Location, is_remote
 
 # Readers of an older version (a hand-over, a time-travel query) keep their files for a week.
 RETENTION_HOURS = 7 * 24
+BRONZE_TABLE_NAMES = (*CONTENT_SCHEMAS, *REGISTRY_SCHEMAS, REJECTIONS_TABLE, LOG_TABLE)
 
 
 @dataclass(frozen=True)
@@ -28,20 +31,29 @@ class TableUpkeep:
     files_vacuumed: int
 
 
-def bronze_tables(bronze_root: Path) -> list[Path]:
-    return sorted(path for path in Path(bronze_root).iterdir() if (path / "_delta_log").is_dir()) \
-        if Path(bronze_root).is_dir() else []
+def bronze_tables(bronze: BronzeLake | Path) -> list[Location]:
+    """Every Delta table under the bronze root. A local root is listed; on an object store (where
+    listing is slow) the tables the platform writes are looked up."""
+    bronze = bronze if isinstance(bronze, BronzeLake) else BronzeLake(bronze)
+    if is_remote(bronze.root):
+        return [bronze.table_path(name) for name in sorted(BRONZE_TABLE_NAMES) if bronze.open(name) is not None]
+    root = Path(bronze.root)
+    return sorted(path for path in root.iterdir() if (path / "_delta_log").is_dir()) if root.is_dir() else []
 
 
-def compact_and_vacuum(table_path: Path, *, retention_hours: int = RETENTION_HOURS) -> TableUpkeep:
-    table = DeltaTable(str(table_path))
+def compact_and_vacuum(table_path: Location, *, retention_hours: int = RETENTION_HOURS,
+                       storage_options: dict[str, str] | None = None) -> TableUpkeep:
+    table = DeltaTable(str(table_path), storage_options=storage_options)
     before = len(table.file_uris())
     table.optimize.compact(writer_properties=WRITER_PROPERTIES)
     # a retention shorter than the week is the caller's deliberate choice (tests, a full disk)
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False,
                             enforce_retention_duration=retention_hours >= RETENTION_HOURS)
-    return TableUpkeep(Path(table_path).name, before, len(DeltaTable(str(table_path)).file_uris()), len(vacuumed))
+    after = len(DeltaTable(str(table_path), storage_options=storage_options).file_uris())
+    return TableUpkeep(Path(str(table_path)).name, before, after, len(vacuumed))
 
 
-def upkeep_bronze(bronze_root: Path, *, retention_hours: int = RETENTION_HOURS) -> list[TableUpkeep]:
-    return [compact_and_vacuum(path, retention_hours=retention_hours) for path in bronze_tables(bronze_root)]
+def upkeep_bronze(bronze: BronzeLake | Path, *, retention_hours: int = RETENTION_HOURS) -> list[TableUpkeep]:
+    bronze = bronze if isinstance(bronze, BronzeLake) else BronzeLake(bronze)
+    return [compact_and_vacuum(path, retention_hours=retention_hours, storage_options=bronze.storage_options)
+            for path in bronze_tables(bronze)]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import yaml
-from deltalake import write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS
+from orchestration.lakehouse.bronze import BronzeLake
 
 REGIONS = ("cheongju", "chungju", "jincheon", "eumseong")
 STAGES = ("consulting", "collection", "quality", "ai_development", "demonstration", "post_management")
@@ -137,10 +137,11 @@ def _as_date(value) -> date | None:
     return date.fromisoformat(str(value))
 
 
-def land_registry(companies: list[Company], bronze_root: Path) -> dict[str, pa.Table]:
+def land_registry(companies: list[Company], bronze: BronzeLake | Path) -> dict[str, pa.Table]:
     """Write the registry snapshot to its bronze tables. A snapshot overwrites the previous one;
     Delta's history keeps every earlier version."""
+    bronze = bronze if isinstance(bronze, BronzeLake) else BronzeLake(bronze)
     tables = registry_tables(companies)
     for name, table in tables.items():
-        write_deltalake(str(Path(bronze_root) / name), table, mode="overwrite", schema_mode="overwrite")
+        bronze.replace(name, table)
     return tables

@@ -24,12 +24,12 @@ def preview(table: pa.Table) -> dg.TableMetadataValue:
     return dg.MetadataValue.table(records=records, schema=column_schema(table.schema))
 
 
-def company_table_state(table_path: Path | str, company_id: str) -> dict:
+def company_table_state(table_path: Path | str, company_id: str, storage_options: dict | None = None) -> dict:
     """Rows, files and current version of one company's partition of a bronze table, its column
     schema and its first rows. Row and file counts come from the Delta log's file statistics, so
     this reads no data files except for the preview."""
     try:
-        table = DeltaTable(str(table_path))
+        table = DeltaTable(str(table_path), storage_options=storage_options)
     except TableNotFoundError:
         return {"dagster/row_count": 0, "delta_version": -1, "files": 0}
     actions = pa.table(table.get_add_actions(flatten=True)).to_pydict()
