@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+
+# The benchmarks ingest files they have just written and closed themselves: no settle time.
+os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

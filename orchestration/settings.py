@@ -37,3 +37,9 @@ def warehouse_path() -> Path:
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+
+def landing_settle_seconds() -> float:
+    """How long a landing file must stay unchanged before it is taken (env `LANDING_SETTLE_SECONDS`,
+    default 2 minutes): uploads over SFTP, SMB or a browser write a file for minutes under its final name."""
+    return float(os.environ.get("LANDING_SETTLE_SECONDS", "120"))

@@ -13,6 +13,8 @@ CLIENTS = REPO / "clients"
 
 # Tests never touch the developer's lake/ or Dagster home.
 os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mfg-lakehouse-test-dagster"))
+# Fixtures write closed files a moment before ingesting them; the settle-time tests set their own.
+os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from orchestration.ingest.bronze_schemas import DATASETS
-from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.landing import NEVER_READ, discover_landing
 from orchestration.ingest.mapping import load_mapping
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, rows_of
 from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
@@ -65,7 +65,7 @@ def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.M
     records = []
     for rejection in scan.rejected:
         path = lake.landing / rejection.file
-        readable = path.is_file() and not path.is_symlink()
+        readable = rejection.reason not in NEVER_READ and path.is_file() and not path.is_symlink()
         # A link pointing outside the landing area is recorded by name; it is never followed.
         key = file_sha256(path) if readable else f"path:{rejection.file}"
         if readable:

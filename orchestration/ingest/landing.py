@@ -2,24 +2,39 @@
 
 Only regular files inside a registered company's folder are offered for ingest. Everything else
 is reported with a reason (never silently skipped): files of unknown companies, files directly in
-the landing root, symbolic links (never followed, wherever they point), unsafe names, hidden files
-and files that are still being written. Empty files are offered: the parser rejects them as
-`empty_file`, so they are quarantined under their company.
+the landing root, symbolic links and hard links (never followed or read, wherever they point),
+files owned by another user than the landing area, unsafe names, hidden files and files that are
+still being written. Empty files are offered: the parser rejects them as `empty_file`, so they are
+quarantined under their company.
+
+A file is complete when it has not changed for the settle time (size, mtime and ctime; ctime
+because upload tools that keep the sender's mtime still move ctime) and no process has it open
+for writing (Linux: /proc/*/fd). Files that are not complete yet are `waiting`, not rejected:
+they are taken by a later scan. `read_landing_file` then reads the bytes once, through the same
+checks on the open descriptor, and refuses them if the file moved since the scan: what is hashed
+is exactly what is parsed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from orchestration import settings
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEMPORARY = re.compile(
     r"(^~\$)|(^\.~lock\..*#?$)|(\.(part|partial|tmp|temp|crdownload|download|swp|filepart)$)|(^~.*\.tmp$)",
     re.IGNORECASE,
 )
+
+# Entries whose bytes are never read or copied (not even into quarantine): they are not the upload's own.
+NEVER_READ = frozenset({"symlink", "hard_link", "foreign_owner", "special_file"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,7 @@ class FileRejection:
 class LandingScan:
     files: list[LandingFile] = field(default_factory=list)
     rejected: list[FileRejection] = field(default_factory=list)
+    waiting: list[FileRejection] = field(default_factory=list)  # not complete yet: taken by a later scan
 
     def for_company(self, company_id: str) -> list[LandingFile]:
         return [f for f in self.files if f.company_id == company_id]
@@ -72,12 +88,18 @@ def name_problem(name: str) -> tuple[str, str] | None:
     return None
 
 
-def discover_landing(landing_root: Path, known_companies: set[str]) -> LandingScan:
-    """Every ingestable file under `landing_root`, and every other entry with the reason it is not."""
+def discover_landing(landing_root: Path, known_companies: set[str], *, settle_seconds: float | None = None,
+                     now: float | None = None) -> LandingScan:
+    """Every ingestable file under `landing_root`, every other entry with the reason it is not, and
+    the files still being written (`settle_seconds`: default `settings.landing_settle_seconds()`)."""
     scan = LandingScan()
     root = Path(landing_root)
     if not root.is_dir():
         return scan
+    settle = settings.landing_settle_seconds() if settle_seconds is None else settle_seconds
+    now = time.time() if now is None else now
+    writing = open_for_writing(root)
+    owners = {root.lstat().st_uid}
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
         rel = entry.name
         if entry.is_symlink():
@@ -96,16 +118,113 @@ def discover_landing(landing_root: Path, known_companies: set[str]) -> LandingSc
             scan.rejected.append(_rejection(rel, *problem))
             continue
         company_known = entry.name in known_companies
+        folder_owners = owners | {entry.stat(follow_symlinks=False).st_uid}
         for path, reason, message in _walk(Path(entry.path), root):
             rel_path = path.relative_to(root).as_posix()
+            info = path.lstat() if reason is None else None
+            if reason is None:
+                reason, message = foreign_file_problem(info, folder_owners)
             if reason is None and not company_known:
                 reason, message = "unknown_company", f"{entry.name!r} is not in clients/registry.yaml"
             if reason is not None:
                 scan.rejected.append(_rejection(rel_path, reason, message))
                 continue
-            info = path.lstat()
+            unsettled = unsettled_reason(info, now, settle, str(path) in writing)
+            if unsettled is not None:
+                scan.waiting.append(_rejection(rel_path, "still_being_written", unsettled))
+                continue
             scan.files.append(LandingFile(entry.name, path, rel_path, info.st_size, info.st_mtime))
     return scan
+
+
+def foreign_file_problem(info: os.stat_result, owners: set[int]) -> tuple[str | None, str]:
+    """A regular file that is not the landing area's own: a hard link (its bytes belong to another
+    path, e.g. a system file) or a file of another user. Refused like a symlink: never read."""
+    if info.st_nlink != 1:
+        return "hard_link", (f"the file has {info.st_nlink} hard links; a hard link shares its bytes with a path "
+                             "outside the upload and is never read")
+    if info.st_uid not in owners:
+        return "foreign_owner", (f"the file is owned by user id {info.st_uid}, not by the landing area's owner "
+                                 f"({', '.join(map(str, sorted(owners)))})")
+    return None, ""
+
+
+def unsettled_reason(info: os.stat_result, now: float, settle: float, open_for_write: bool) -> str | None:
+    if open_for_write:
+        return "a process still has the file open for writing"
+    changed = max(info.st_mtime, info.st_ctime)
+    if now - changed < settle:
+        return f"changed {max(now - changed, 0):.0f}s ago; taken once unchanged for {settle:g}s"
+    return None
+
+
+def open_for_writing(root: Path) -> set[str]:
+    """Paths under `root` that some process has open for writing (Linux /proc; empty elsewhere or
+    for processes we may not inspect)."""
+    prefix = str(Path(root).resolve()) + os.sep
+    found: set[str] = set()
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{fd_dir}/{fd}")
+                if not target.startswith(prefix):
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
+                    flags = int(next(line for line in info if line.startswith("flags:")).split()[1], 8)
+            except (OSError, StopIteration, ValueError):
+                continue
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                found.add(target)
+    return found
+
+
+class FileChanged(Exception):
+    """The file changed (or was replaced) between the scan and the read; a later scan takes it."""
+
+
+@dataclass(frozen=True)
+class LandingContent:
+    data: bytes
+    sha256: str
+    size: int
+    mtime: float
+
+
+def read_landing_file(landing_file: LandingFile) -> LandingContent:
+    """The file's bytes, read once, and their hash. Opened without following links, checked again
+    on the open descriptor (regular, one link, the size and mtime the scan saw) and re-checked
+    after the read, so the bytes hashed are the bytes parsed and belong to one version of the file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(landing_file.path, flags)
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode) or before.st_nlink != 1:
+            raise FileChanged(f"{landing_file.relative_path} is no longer a plain regular file")
+        if (before.st_size, before.st_mtime) != (landing_file.size, landing_file.mtime):
+            raise FileChanged(f"{landing_file.relative_path} changed since the landing scan")
+        chunks, remaining = [], before.st_size
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        after = os.fstat(fd)
+        if len(data) != before.st_size or (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
+            raise FileChanged(f"{landing_file.relative_path} changed while it was read")
+    finally:
+        os.close(fd)
+    return LandingContent(data, hashlib.sha256(data).hexdigest(), before.st_size, before.st_mtime)
 
 
 def _walk(folder: Path, root: Path):

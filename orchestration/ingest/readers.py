@@ -49,7 +49,13 @@ class RawFile:
         return len(self.source_rows) + len(self.rejections)
 
 
-def read_file(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
+def source_bytes(source: Path | bytes) -> bytes:
+    """A reader's input: the bytes already read by the ingest (hashed and parsed from the same
+    buffer), or a path (the validate command, tests)."""
+    return source if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
+
+
+def read_file(path: Path | bytes, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
               types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
               timestamp_columns: set[str] | None = None) -> RawFile:
     """Read the data rows of `path` per the dataset spec; `wanted` limits the columns
@@ -71,7 +77,7 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
     timestamp-typed columns; `timestamp_columns`: text timestamp columns, which a CP949 file hands
     over dictionary-encoded."""
     rel = relative_path
-    raw = Path(path).read_bytes()
+    raw = source_bytes(path)
     _reject_non_text(raw, rel)
     data, encoding, codec = resolve_encoding(raw, spec.encoding, rel)
     if data.startswith(UTF8_BOM):
@@ -375,10 +381,11 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
     from python_calamine import CalamineWorkbook
 
     rel = relative_path
-    if Path(path).stat().st_size == 0:
+    raw = source_bytes(path)
+    if not raw:
         raise FileRejected("empty_file", f"{rel}: the file is empty", rel)
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         names = workbook.sheet_names
         if spec.sheet is not None and spec.sheet not in names:
             raise FileRejected("missing_sheet", f"{rel}: no sheet {spec.sheet!r} (the workbook has "

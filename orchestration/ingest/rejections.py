@@ -21,6 +21,8 @@ REASONS: dict[str, str] = {
     "temporary_file": "a file still being written or an editor lock (.part, .tmp, .crdownload, ~$x.xlsx, .~lock)",
     "hidden_file": "hidden file or folder (name starting with '.'), e.g. .DS_Store",
     "special_file": "not a regular file (FIFO, socket, device)",
+    "hard_link": "a hard link (the file has more than one name, e.g. a link to a system file); never read",
+    "foreign_owner": "a file owned by another user than the landing area; never read",
     # whole file (FileRejected)
     "unmapped_file": "the file matches no dataset glob of the company's mapping",
     "empty_file": "the file has no bytes, or only whitespace",

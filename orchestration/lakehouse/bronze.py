@@ -55,6 +55,9 @@ INGEST_LOG_SCHEMA = pa.schema(
         ("file_modified_at", UTC_TS),
         ("ingested_at", UTC_TS),
         ("ingest_run_id", pa.string()),
+        # the hash of the earlier version of the same landing file whose rows this version replaces
+        # (a client re-exporting an extended file): the warehouse keeps only the latest version's rows
+        ("supersedes", pa.string()),
     ]
 )
 

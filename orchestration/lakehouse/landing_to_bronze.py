@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from orchestration.ingest.bronze_schemas import DATASETS
+from orchestration.ingest.landing import FileChanged, read_landing_file
 from orchestration.ingest.mapping import ClientMapping
 from orchestration.ingest.rejections import FileRejected
 from orchestration.ingest.standardise import parse_file
@@ -28,6 +29,7 @@ from orchestration.lakehouse.bronze import (
     rows_of,
     with_lineage,
 )
+from orchestration.lakehouse.company_lock import company_lock
 
 
 @dataclass
@@ -35,7 +37,7 @@ class FileOutcome:
     source_file: str
     source_hash: str
     dataset: str | None
-    status: str  # ingested | partial | quarantined | duplicate | already_ingested
+    status: str  # ingested | partial | quarantined | duplicate | already_ingested | changed (not logged: taken later)
     rows_landed: int = 0
     rows_rejected: int = 0
     unmapped_columns: list[str] = field(default_factory=list)
@@ -69,17 +71,31 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def keep_in_quarantine(original: Path, quarantine_root: Path, company_id: str, digest: str) -> Path:
-    """Copy the original bytes next to the quarantine records, named by hash so it is never
-    overwritten by a different file of the same name."""
+def keep_in_quarantine(original: Path, quarantine_root: Path, company_id: str, digest: str,
+                       data: bytes | None = None) -> Path:
+    """Copy the original bytes (`data`: the bytes that were parsed, when the caller has them) next
+    to the quarantine records, named by hash so it is never overwritten by a different file of the
+    same name."""
     target = quarantine_root / company_id / f"{digest[:16]}__{original.name}"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(original, target)
+        if data is None:
+            shutil.copyfile(original, target)
+        else:
+            target.write_bytes(data)
     return target
 
 
-def ingest_company(
+def ingest_company(company_id: str, files, *, bronze: BronzeLake, lock_dir: Path | None = None,
+                   **options) -> CompanyIngestReport:
+    """`_ingest_company` under the company's cross-process ingest lock (see company_lock.py): the
+    ledger check, the writes and the ledger append of two ingests of one company never interleave.
+    `lock_dir` defaults to `locks/` beside the bronze folder."""
+    with company_lock(lock_dir or Path(bronze.root).parent / "locks", company_id):
+        return _ingest_company(company_id, files, bronze=bronze, **options)
+
+
+def _ingest_company(
     company_id: str,
     files,  # list[LandingFile] of this company, from discover_landing
     *,
@@ -108,17 +124,22 @@ def ingest_company(
     pending_rejections: list[dict] = []
     pending_log: list[dict] = []
     hashes_this_run: dict[str, str] = {}
+    current_versions = None  # source_file -> hash of its latest landed version; read lazily
 
     for landing_file in sorted(files, key=lambda f: f.relative_path):
-        digest = file_sha256(landing_file.path)
         rel = landing_file.relative_path
-        stat = landing_file.path.stat()
+        try:
+            content = read_landing_file(landing_file)
+        except (FileChanged, FileNotFoundError) as changed:
+            report.files.append(FileOutcome(rel, "", None, "changed", first_problem=str(changed)))
+            continue
+        digest = content.sha256
         log_base = {
             "company_id": company_id,
             "source_file": rel,
             "source_hash": digest,
-            "file_size_bytes": stat.st_size,
-            "file_modified_at": datetime.fromtimestamp(stat.st_mtime, timezone.utc),
+            "file_size_bytes": content.size,
+            "file_modified_at": datetime.fromtimestamp(content.mtime, timezone.utc),
             "ingested_at": now,
             "ingest_run_id": run_id,
             "mapping_version": mapping_version or None,
@@ -133,6 +154,10 @@ def ingest_company(
                                 "rows_rejected": 0, "unmapped_columns": f"same content as {original}"})
             continue
         hashes_this_run[digest] = rel
+        if current_versions is None:
+            current_versions = _current_versions(bronze, company_id)
+        if current_versions.get(rel, digest) != digest:  # the client re-sent this file with other content
+            log_base["supersedes"] = current_versions[rel]
 
         within_company = rel.split("/", 1)[1] if "/" in rel else rel
         spec = mapping.dataset_for(within_company)
@@ -140,9 +165,9 @@ def ingest_company(
         try:
             if spec is None:
                 raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
-            parsed = parse_file(landing_file.path, spec, mapping, relative_path=rel)
+            parsed = parse_file(content.data, spec, mapping, relative_path=rel)
         except FileRejected as rejected:
-            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest)
+            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
             problem = _rejection_record(company_id, rel, digest, dataset, rejected, now, run_id)
             if digest not in rejected_hashes:
                 pending_rejections.append(problem)
@@ -160,7 +185,7 @@ def ingest_company(
             pending_rows[dataset].append(rows)
         problems = [_rejection_record(company_id, rel, digest, dataset, r, now, run_id) for r in parsed.rejections]
         if problems:
-            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest)
+            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
             if digest not in rejected_hashes:
                 pending_rejections.extend(problems)
             report.rejections.extend(problems)
@@ -182,6 +207,22 @@ def ingest_company(
     if pending_log:
         report.table_versions[LOG_TABLE] = bronze.append(LOG_TABLE, rows_of(pending_log, INGEST_LOG_SCHEMA))
     return report
+
+
+def _current_versions(bronze: BronzeLake, company_id: str) -> dict[str, str]:
+    """Per landing file name, the hash of the version whose rows are current (the latest landed)."""
+    table = bronze.open(LOG_TABLE)
+    if table is None:
+        return {}
+    rows = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+        columns=["source_file", "source_hash", "status", "ingested_at"]).to_pylist()
+    latest: dict[str, tuple] = {}
+    for row in rows:
+        if row["status"] in ("ingested", "partial"):
+            key = (row["ingested_at"], row["source_hash"])
+            if row["source_file"] not in latest or key > latest[row["source_file"]]:
+                latest[row["source_file"]] = key
+    return {name: digest for name, (_, digest) in latest.items()}
 
 
 def _logged_files(bronze: BronzeLake, company_id: str, mapping_version: str,

@@ -24,7 +24,7 @@ from ingest_fixtures import (BETA_HEADER, EVENTS_HEADER, EVENTS_TITLE, GOOD_FILE
                       LOT_SHEET_ROWS, LOTS_HEADER, QC_HEADER, WIDE_HEADER, World, write_xlsx)
 from deltalake import DeltaTable
 
-from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.landing import NEVER_READ, discover_landing
 from orchestration.ingest.mapping import load_mapping
 from orchestration.ingest.rejections import REASONS
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
@@ -283,10 +283,21 @@ def _symlink(world: World) -> str:
     return "ACME/sensors/long_link.csv"
 
 
+def _hard_link(world: World) -> str:
+    """A hard link to a file outside the upload (in the field: /etc/passwd); same inode, so a
+    symlink check alone does not see it."""
+    secret = world.root / "outside_secret.txt"
+    secret.write_text("root:x:0:0:SECRET-LINE\n", encoding="utf-8")
+    link = world.landing / "ACME" / "sensors" / "long_hardlink.csv"
+    os.link(secret, link)
+    return "ACME/sensors/long_hardlink.csv"
+
+
 LANDING_CASES = [
     LandingCase("unknown_company", _file("GAMMA/sensors/long_x.csv", (LONG_HEADER + L1).encode()), "unknown_company"),
     LandingCase("file_in_landing_root", _file("long_orphan.csv", (LONG_HEADER + L2).encode()), "not_in_company_folder"),
     LandingCase("symlink_outside", _symlink, "symlink"),
+    LandingCase("hard_link_outside", _hard_link, "hard_link"),
     LandingCase("newline_in_name", _file("ACME/sensors/long_a\nb.csv", (LONG_HEADER + L3).encode()), "unsafe_name"),
     LandingCase("excel_lock_file", _file("ACME/mes/~$lots_good.xlsx", b"\x00lock"), "temporary_file"),
     LandingCase("partial_upload", _file("ACME/sensors/long_up.csv.part", (LONG_HEADER + L1).encode()), "temporary_file"),
@@ -319,7 +330,7 @@ def test_landing_audit_records_and_keeps_unattributed_entries(world: World):
 
     made = {case.make(world): case.reason for case in LANDING_CASES}
     originals = {rel: (world.landing / rel).read_bytes() for rel in made
-                 if not (world.landing / rel).is_symlink()}
+                 if made[rel] not in NEVER_READ}
     lake = LakeResource(root=str(world.root), clients_dir=str(world.clients))
     assert dg.materialize([landing_audit], resources={"lake": lake}).success
     recorded = {(r["source_file"], r["reason"]) for r in table(world, REJECTIONS_TABLE).to_pylist()
@@ -331,6 +342,8 @@ def test_landing_audit_records_and_keeps_unattributed_entries(world: World):
         digest = hashlib.sha256(original).hexdigest()
         assert (world.quarantine / UNATTRIBUTED / f"{digest[:16]}__{Path(rel).name}").read_bytes() == original
     assert not list(world.quarantine.rglob("*passwd*"))
+    assert not [p for p in world.quarantine.rglob("*") if p.is_file() and b"SECRET-LINE" in p.read_bytes()]
+    assert not [r for r in table(world, REJECTIONS_TABLE).to_pylist() if "SECRET-LINE" in (r["message"] or "")]
     # a second audit adds nothing
     assert dg.materialize([landing_audit], resources={"lake": lake}).success
     assert len(table(world, REJECTIONS_TABLE)) == len(made)
