@@ -15,22 +15,44 @@
     It runs before the insert, when the table still holds only earlier batches. (Relations are
     named literally: `ref` is not resolved yet when a config is parsed.) -#}
 {#-
-  One row per reading (reading_key). A normal build takes only the rows of the bronze hand-overs
-  it has not seen (`_handover_seq`), so a late file for an old day is picked up and the cost is
-  that of the new batch. Overlapping re-exports: among all rows with the same reading_key - in the
-  batch and already in the table - the latest `ingested_at` wins, then the latest `source_file`
-  (then the last row of that file); delete+insert replaces the old row. `--full-refresh` ranks the
-  whole history the same way, so both builds give the same rows.
+  One row per reading (reading_key). A reading is identified by company, equipment, source tag,
+  time and, within that, by the sequence/shot/cycle id the mapping names (`sequence_id`) or else
+  by its occurrence among the rows of its file with the same equipment, tag and time, in file
+  order (`reading_occurrence`): a date-only press log or a minute-resolution tank log keeps every
+  row. Only a true re-send - the same key again, from the same content landed twice or an
+  overlapping re-export - collapses, and then the latest `ingested_at` wins, then the latest
+  `source_file` (then the last row of that file); delete+insert replaces the old row.
+  A normal build takes only the rows of the bronze hand-overs it has not seen (`_handover_seq`),
+  so a late file for an old day is picked up and the cost is that of the new batch; a file's rows
+  always arrive in one hand-over (one Delta commit), so occurrences are numbered within the batch.
+  `--full-refresh` ranks the whole history the same way, so both builds give the same rows.
 -#}
-with batch as (
+with landed as (
     select
-        reading_key, company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
+        company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
         value_raw, unit_raw, value_si, si_unit, unit_status, reading_ts_utc, reading_ts_kst,
-        reading_date_kst, source_file, source_row, source_hash, ingested_at, _handover_seq
+        reading_date_kst, sequence_id, lot_id, dataset_entry, source_file, source_row, source_hash,
+        ingested_at, _handover_seq,
+        row_number() over (
+            partition by company_id, source_file, source_hash, ingested_at, dataset_entry,
+                         equipment_id, source_tag, reading_ts_utc
+            order by source_row
+        ) as reading_occurrence
     from {{ ref('stg_sensor_readings') }}
     {% if is_incremental() %}
     where _handover_seq > (select coalesce(max(_handover_seq), 0) from {{ this }})
     {% endif %}
+),
+
+batch as (
+    select
+        {{ surrogate_key(['company_id', 'equipment_id', 'source_tag', 'reading_ts_utc',
+                          "coalesce('seq:' || sequence_id, 'occ:' || reading_occurrence)"]) }} as reading_key,
+        company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
+        value_raw, unit_raw, value_si, si_unit, unit_status, reading_ts_utc, reading_ts_kst,
+        reading_date_kst, sequence_id, reading_occurrence, lot_id, dataset_entry, source_file, source_row,
+        source_hash, ingested_at, _handover_seq
+    from landed
 ),
 
 {% if is_incremental() %}
@@ -42,7 +64,8 @@ already_loaded as (
     select
         t.reading_key, t.company_id, t.site_id, t.line_id, t.equipment_id, t.sensor_id, t.source_tag, t.tag_code,
         t.value_raw, t.unit_raw, t.value_si, t.si_unit, t.unit_status, t.reading_ts_utc, t.reading_ts_kst,
-        t.reading_date_kst, t.source_file, t.source_row, t.source_hash, t.ingested_at, t._handover_seq
+        t.reading_date_kst, t.sequence_id, t.reading_occurrence, t.lot_id, t.dataset_entry, t.source_file,
+        t.source_row, t.source_hash, t.ingested_at, t._handover_seq
     from {{ this }} as t
     where {{ in_batch_range }}
       and t.reading_key in (select reading_key from batch)
@@ -77,6 +100,10 @@ final as (
         cast(reading_ts_utc as timestamptz) as reading_ts_utc,
         cast(reading_ts_kst as timestamp) as reading_ts_kst,
         cast(reading_date_kst as date) as reading_date_kst,
+        cast(sequence_id as varchar) as sequence_id,
+        cast(reading_occurrence as bigint) as reading_occurrence,
+        cast(lot_id as varchar) as lot_id,
+        cast(dataset_entry as varchar) as dataset_entry,
         cast(source_file as varchar) as source_file,
         cast(source_row as bigint) as source_row,
         cast(source_hash as varchar) as source_hash,

@@ -1,7 +1,8 @@
 {#-
   One row per sensor reading as landed, standardised: labels trimmed, value converted to the
   tag's SI unit through reference.unit_conversions, timestamps in UTC and KST wall clock.
-  Not deduplicated: overlapping re-exports are resolved in fct_sensor_readings.
+  Not deduplicated and not keyed: a reading's identity (its sequence id, or its occurrence among
+  the file's rows with the same time) and overlapping re-exports are resolved in fct_sensor_readings.
 -#}
 with readings as (
     select
@@ -13,6 +14,10 @@ with readings as (
         cast(value as double) as value_raw,
         trim(unit) as unit_raw,
         cast(reading_ts as timestamptz) as reading_ts_utc,
+        nullif(trim({{ bronze_column('sensor_readings', 'sequence_id', 'varchar') }}), '') as sequence_id,
+        nullif(trim({{ bronze_column('sensor_readings', 'lot_id', 'varchar') }}), '') as lot_id,
+        coalesce({{ bronze_column('sensor_readings', '_dataset_entry', 'varchar') }}, 'sensor_readings') as dataset_entry,
+        {{ bronze_column('sensor_readings', '_mapping_version', 'varchar') }} as mapping_version,
         _source_file as source_file,
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
@@ -47,7 +52,6 @@ converted as (
 
 final as (
     select
-        {{ surrogate_key(['company_id', 'equipment_id', 'source_tag', 'reading_ts_utc']) }} as reading_key,
         company_id,
         company_id as site_id,
         line_id,
@@ -63,6 +67,10 @@ final as (
         reading_ts_utc,
         {{ to_kst('reading_ts_utc') }} as reading_ts_kst,
         cast({{ to_kst('reading_ts_utc') }} as date) as reading_date_kst,
+        sequence_id,
+        lot_id,
+        dataset_entry,
+        mapping_version,
         source_file,
         source_row,
         source_hash,

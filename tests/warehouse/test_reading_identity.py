@@ -1,0 +1,174 @@
+"""Every distinct measurement reaches the warehouse: exports that repeat a timestamp on many rows
+(a press log with a date only, a melting-tank log at minute resolution with ~10 rows a minute, a
+per-shot table keyed by its shot counter) keep every row in fct_sensor_readings and the hourly
+aggregate; a re-sent file adds none; incremental builds equal a full rebuild.
+
+The bronze rows are written here by hand, in the shapes the ingest lands those exports, so the
+expected counts are simple arithmetic on the rows written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import write_deltalake
+
+from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
+from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
+from orchestration.warehouse.build import build_warehouse
+from orchestration.warehouse.publish import WarehouseFile
+
+UTC = timezone.utc
+COMPANY = "CJ-PRS-01"
+T1 = datetime(2026, 10, 6, 1, 0, tzinfo=UTC)
+T2 = datetime(2026, 10, 7, 1, 0, tzinfo=UTC)
+PRESS_ROWS, TANK_MINUTES, TANK_ROWS_PER_MINUTE, SHOTS = 1200, 30, 10, 240
+TAGS = (("가압력", "PRES", "MPa"), ("온도", "TEMP", "degC"))
+
+# The bronze columns of the issue-10 contract, whether or not this checkout's ingest writes them yet.
+CONTRACT_COLUMNS = (("sequence_id", pa.string()), ("lot_id", pa.string()), ("_dataset_entry", pa.string()),
+                    ("_mapping_version", pa.string()))
+
+
+def sensor_schema() -> pa.Schema:
+    schema = bronze_schema("sensor_readings")
+    for name, type_ in CONTRACT_COLUMNS:
+        if name not in schema.names:
+            schema = schema.append(pa.field(name, type_))
+    return schema
+
+
+def readings(file: str, equipment: str, times: list[datetime], ingested_at: datetime, *, sequences=None,
+             lots=None) -> list[dict]:
+    """One wide export: a row per timestamp, one reading per tag column (rows numbered from line 2)."""
+    rows = []
+    for index, ts in enumerate(times):
+        for column, tag, unit in TAGS:
+            rows.append({
+                "company_id": COMPANY, "line_id": "L1", "equipment_id": equipment, "source_tag": column, "tag": tag,
+                "value": float(index % 97) + (1.0 if tag == "PRES" else 0.5), "unit": unit, "reading_ts": ts,
+                "sequence_id": sequences[index] if sequences else None, "lot_id": lots[index] if lots else None,
+                "_source_row": index + 2, "_source_file": file, "_source_hash": f"sha-{Path(file).stem.split('_')[0]}",
+                "_ingested_at": ingested_at, "_ingest_run_id": "t", "_dataset_entry": "sensor_readings",
+                "_mapping_version": "m1"})
+    return rows
+
+
+def press_log(file: str, ingested_at: datetime) -> list[dict]:
+    # 프레스 로그: the export writes the date only, so all 1,200 strokes carry 00:00 KST
+    return readings(file, "PRS-01", [datetime(2026, 10, 4, 15, tzinfo=UTC)] * PRESS_ROWS, ingested_at)
+
+
+def tank_log(file: str, start: datetime, ingested_at: datetime) -> list[dict]:
+    # 용해로 로그: minute resolution, ten rows in every minute
+    times = [start + timedelta(minutes=m) for m in range(TANK_MINUTES) for _ in range(TANK_ROWS_PER_MINUTE)]
+    return readings(file, "TANK-01", times, ingested_at)
+
+
+def shot_table(file: str, ingested_at: datetime) -> list[dict]:
+    # per-shot table: two shots in most seconds, told apart by the shot counter (count column)
+    start = datetime(2026, 10, 5, 0, tzinfo=UTC)
+    times = [start + timedelta(seconds=i // 2) for i in range(SHOTS)]
+    return readings(file, "DC-01", times, ingested_at, sequences=[str(5000 + i) for i in range(SHOTS)],
+                    lots=[f"SHOT-{5000 + i}" for i in range(SHOTS)])
+
+
+def append(bronze: Path, name: str, rows: list[dict], schema: pa.Schema) -> None:
+    write_deltalake(str(bronze / name), pa.Table.from_pylist(rows, schema=schema), mode="append",
+                    partition_by=["company_id"], schema_mode="merge")
+
+
+def log(file: str, landed: int, at: datetime) -> dict:
+    return {"company_id": COMPANY, "source_file": file, "source_hash": f"sha-{Path(file).stem.split('_')[0]}",
+            "dataset": "sensor_readings", "status": "ingested", "rows_landed": landed, "rows_rejected": 0,
+            "unmapped_columns": None, "mapping_version": "m1", "file_size_bytes": 100,
+            "file_modified_at": at - timedelta(minutes=5), "ingested_at": at, "ingest_run_id": "t"}
+
+
+PRESS, TANK1, TANK2, SHOTS_FILE = (f"{COMPANY}/press/20261005.csv", f"{COMPANY}/tank/20261005.csv",
+                                   f"{COMPANY}/tank/20261006.csv", f"{COMPANY}/shots/20261005.csv")
+RESENT = f"{COMPANY}/press/20261005_resent.csv"  # same content (hash), another name, a day later
+
+
+def land_first(bronze: Path) -> int:
+    append(bronze, "companies", [
+        {"company_id": COMPANY, "name_ko": "청주프레스(주)", "name_en": "Cheongju Press", "region": "cheongju",
+         "industry": "25", "size_band": "small", "cohort_year": 2026, "registry_loaded_at": T1}],
+        REGISTRY_SCHEMAS["companies"])
+    batch = press_log(PRESS, T1) + tank_log(TANK1, datetime(2026, 10, 5, 1, tzinfo=UTC), T1) + shot_table(SHOTS_FILE, T1)
+    append(bronze, "sensor_readings", batch, sensor_schema())
+    append(bronze, "ingest_log", [log(PRESS, PRESS_ROWS * 2, T1), log(TANK1, TANK_MINUTES * 20, T1),
+                                  log(SHOTS_FILE, SHOTS * 2, T1)], INGEST_LOG_SCHEMA)
+    return len(batch)
+
+
+def land_second(bronze: Path) -> int:
+    batch = press_log(RESENT, T2) + tank_log(TANK2, datetime(2026, 10, 6, 1, tzinfo=UTC), T2)
+    append(bronze, "sensor_readings", batch, sensor_schema())
+    append(bronze, "ingest_log", [log(RESENT, PRESS_ROWS * 2, T2), log(TANK2, TANK_MINUTES * 20, T2)],
+           INGEST_LOG_SCHEMA)
+    return len(batch)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("identity")
+    bronze = root / "bronze"
+    first = land_first(bronze)
+    warehouse = WarehouseFile(root / "incremental" / "w.duckdb")
+    build_warehouse(warehouse, bronze)
+    with warehouse.connect_read_only() as con:
+        after_first = con.execute("select count(*) from fct_sensor_readings").fetchone()[0]
+    second = land_second(bronze)
+    build_warehouse(warehouse, bronze)
+    full = WarehouseFile(root / "full" / "w.duckdb")
+    build_warehouse(full, bronze, ["build", "--full-refresh", "--exclude", "resource_type:test resource_type:unit_test"])
+    return {"warehouse": warehouse, "full": full, "first": first, "second": second, "after_first": after_first}
+
+
+@pytest.fixture(scope="module")
+def con(built):
+    connection = built["warehouse"].connect_read_only()
+    yield connection
+    connection.close()
+
+
+def test_every_row_of_the_first_exports_is_a_reading(built):
+    # 1,200 date-only strokes + 300 tank rows + 240 shots, two tags each: nothing collapsed
+    assert built["first"] == 2 * (PRESS_ROWS + TANK_MINUTES * TANK_ROWS_PER_MINUTE + SHOTS)
+    assert built["after_first"] == built["first"]
+
+
+def test_a_re_sent_file_adds_no_reading_and_the_later_ingest_wins(built, con):
+    new_tank_readings = 2 * TANK_MINUTES * TANK_ROWS_PER_MINUTE
+    assert con.execute("select count(*) from fct_sensor_readings").fetchone()[0] == built["first"] + new_tank_readings
+    press = con.execute("select source_file, count(*), count(distinct reading_occurrence) from fct_sensor_readings "
+                        "where equipment_id = 'PRS-01' group by 1").fetchall()
+    assert press == [(RESENT, 2 * PRESS_ROWS, PRESS_ROWS)]
+
+
+def test_readings_keep_their_file_order_and_shot_identity(con):
+    # the 7th stroke of the day (index 6) is source line 8, its value (6 % 97) + 1 MPa = 7 MPa = 7000 kPa
+    assert con.execute("select source_row, value_si from fct_sensor_readings where equipment_id = 'PRS-01' "
+                       "and tag_code = 'PRES' and reading_occurrence = 7").fetchall() == [(8, pytest.approx(7000.0))]
+    shots = con.execute("select count(*), count(distinct sequence_id), count(distinct lot_id), min(lot_id) "
+                        "from fct_sensor_readings where equipment_id = 'DC-01' and tag_code = 'TEMP'").fetchone()
+    assert shots == (SHOTS, SHOTS, SHOTS, "SHOT-5000")
+
+
+def test_the_hourly_aggregate_counts_every_reading(con):
+    total = con.execute("select count(*) from fct_sensor_readings").fetchone()[0]
+    assert con.execute("select sum(readings) from fct_sensor_readings_hourly").fetchone()[0] == total
+    # the tank's first hour: 30 minutes x 10 rows of one tag
+    assert con.execute("select readings from fct_sensor_readings_hourly where equipment_id = 'TANK-01' "
+                       "and tag_code = 'TEMP' and hour_utc = ?", [datetime(2026, 10, 5, 1, tzinfo=UTC)]
+                       ).fetchall() == [(TANK_MINUTES * TANK_ROWS_PER_MINUTE,)]
+
+
+def test_incremental_builds_equal_a_full_rebuild(built):
+    from test_incremental_day import assert_same_marts
+
+    assert_same_marts(built["warehouse"].path, built["full"].path)
