@@ -32,6 +32,11 @@ def defs() -> dg.Definitions:
                 "automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING
             ),
         ],
+        # Steps run in the run's own process: a step subprocess re-imports and re-loads these
+        # definitions (seconds each, tens of seconds on a loaded machine) for steps that take well
+        # under a second, and the warehouse's assets run one at a time in the `warehouse` pool anyway.
+        # Parallelism is across runs (one per company), which the run queue spreads.
+        executor=dg.in_process_executor,
         resources={
             "lake": LakeResource(),
             "warehouse": WarehouseResource(),
