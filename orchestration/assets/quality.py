@@ -44,7 +44,10 @@ def _quality_config_file(lake: LakeResource) -> Path:
     partitions_def=company_partitions,
     deps=[get_asset_key_for_model([warehouse_models], m) for m in QUALITY_MODELS],
     pool="warehouse",
-    check_specs=[dg.AssetCheckSpec(name=c, asset=INSPECTION_KEY, description=CHECK_DESCRIPTIONS[c]) for c in CHECKS],
+    # Partitioned checks: each company's result is kept as its own, so the Checks tab shows every
+    # company's state, not only the company inspected last.
+    check_specs=[dg.AssetCheckSpec(name=c, asset=INSPECTION_KEY, description=CHECK_DESCRIPTIONS[c],
+                                   partitions_def=company_partitions) for c in CHECKS],
     description="Data quality inspection of one company: scores per dataset, KST day and dimension "
     "(history in quality.dq_daily_scores, latest in quality.dq_latest) and named issues with time "
     "ranges (quality.dq_issues).",

@@ -39,6 +39,7 @@ def test_inspection_and_report_assets_for_one_company(tmp_path):
     timeliness = checks["timeliness"]
     assert not timeliness.passed and timeliness.severity == dg.AssetCheckSeverity.WARN
     assert timeliness.metadata["company"].value == COMPANY
+    assert {e.partition for e in checks.values()} == {COMPANY}  # kept per company in the Checks tab
     assert checks["consistency"].passed  # 2 orphan inspections among ~8,600 rows stay above 99
     # the inspection was published: a read-only reader sees the quality schema
     con = duckdb.connect(str(warehouse), read_only=True)
