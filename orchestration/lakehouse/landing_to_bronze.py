@@ -90,8 +90,9 @@ def ingest_company(company_id: str, files, *, bronze: BronzeLake, lock_dir: Path
                    **options) -> CompanyIngestReport:
     """`_ingest_company` under the company's cross-process ingest lock (see company_lock.py): the
     ledger check, the writes and the ledger append of two ingests of one company never interleave.
-    `lock_dir` defaults to `locks/` beside the bronze folder."""
-    with company_lock(lock_dir or Path(bronze.root).parent / "locks", company_id):
+    `lock_dir` defaults to `locks/` beside the quarantine folder (always local, like the lake root;
+    bronze itself may be on object storage)."""
+    with company_lock(lock_dir or Path(options["quarantine_root"]).parent / "locks", company_id):
         return _ingest_company(company_id, files, bronze=bronze, **options)
 
 
