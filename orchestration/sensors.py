@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.ingest.landing import discover_landing
 from orchestration.jobs import ingest_company_job, registry_job
-from orchestration.lakehouse.registry import load_registry
+from orchestration.lakehouse.registry import read_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
 
@@ -15,7 +15,7 @@ from orchestration.resources import LakeResource
 def landing_fingerprints(lake: LakeResource) -> tuple[dict[str, str], str, list[str]]:
     """Per company, a fingerprint of its landing files (path, size, mtime); and one for the files
     that belong to no known company."""
-    companies = [c.company_id for c in load_registry(lake.registry_file)]
+    companies = sorted(read_registry(lake.registry_file).listed)  # faulty entries too: their runs say why
     scan = discover_landing(lake.landing, set(companies))
     per_company: dict[str, list] = {c: [] for c in companies}
     for f in scan.files:
@@ -24,6 +24,16 @@ def landing_fingerprints(lake: LakeResource) -> tuple[dict[str, str], str, list[
     fingerprints = {c: digest(items) for c, items in per_company.items() if items}
     unattributed = digest([(r.file, r.reason) for r in scan.rejected]) if scan.rejected else ""
     return fingerprints, unattributed, companies
+
+
+IN_PROGRESS = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+               dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def companies_with_ingest_in_progress(instance: dg.DagsterInstance) -> set[str]:
+    """Companies that have an ingest run queued or running (by the run's `company` tag, or its partition)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=ingest_company_job.name, statuses=IN_PROGRESS))
+    return {run.tags.get("company") or run.tags.get("dagster/partition") for run in runs} - {None}
 
 
 @dg.sensor(
@@ -39,16 +49,20 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     known = set(context.instance.get_dynamic_partitions(company_partitions.name))
     new_partitions = [c for c in companies if c not in known]
 
+    # A company with an ingest queued or running gets no new request now: its cursor entry stays as
+    # it was, so the change is requested on the first tick after that run ends.
+    busy = companies_with_ingest_in_progress(context.instance)
     run_requests = [
         dg.RunRequest(run_key=f"{company}:{fp}", partition_key=company, job_name=ingest_company_job.name,
                       tags={"company": company})
         for company, fp in sorted(fingerprints.items())
-        if cursor.get(company) != fp
+        if cursor.get(company) != fp and company not in busy
     ]
     if (unattributed and cursor.get("_unattributed") != unattributed) or new_partitions:
         run_requests.append(dg.RunRequest(run_key=f"registry:{unattributed}:{','.join(new_partitions)}",
                                           job_name=registry_job.name))
-    cursor = {**fingerprints, "_unattributed": unattributed}
+    cursor = {**{c: (cursor.get(c) if c in busy else fp) for c, fp in fingerprints.items()},
+              "_unattributed": unattributed}
     return dg.SensorResult(
         run_requests=run_requests,
         cursor=json.dumps(cursor),

@@ -12,7 +12,7 @@ from orchestration.ingest.mapping import load_mapping
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE, rows_of
 from orchestration.lakehouse.landing_to_bronze import file_sha256, ingest_company, keep_in_quarantine
 from orchestration.lakehouse.table_state import company_table_state
-from orchestration.lakehouse.registry import land_registry, load_registry
+from orchestration.lakehouse.registry import land_registry, read_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
 
@@ -36,16 +36,22 @@ DATASET_DESCRIPTIONS = {
     group_name="bronze",
 )
 def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
-    """Land clients/registry.yaml as bronze tables and register each company as a partition."""
-    companies = load_registry(lake.registry_file)
+    """Land clients/registry.yaml as bronze tables and register each company as a partition. A
+    faulty entry is reported (and fails that company's ingest runs); the others land."""
+    registry = read_registry(lake.registry_file)
+    companies = registry.companies
+    for company, problem in registry.problems.items():
+        context.log.error(f"registry entry of {company} not loaded: {problem}")
     known = set(context.instance.get_dynamic_partitions(company_partitions.name))
-    new = [c.company_id for c in companies if c.company_id not in known]
+    new = [c for c in sorted(registry.listed) if c not in known]
     if new:
         context.instance.add_dynamic_partitions(company_partitions.name, new)
     for name, table in land_registry(companies, lake.bronze_lake()).items():
         yield dg.MaterializeResult(
             asset_key=["bronze", name],
-            metadata={"rows": table.num_rows, "registry": str(lake.registry_file), "newly_registered": ", ".join(new)},
+            metadata={"rows": table.num_rows, "registry": str(lake.registry_file), "newly_registered": ", ".join(new),
+                      "faulty_entries": dg.MetadataValue.md(_markdown_table(
+                          [{"company": c, "problem": m} for c, m in registry.problems.items()]) or "none")},
         )
 
 
@@ -57,7 +63,7 @@ def client_registry(context: dg.AssetExecutionContext, lake: LakeResource):
     "paths): quarantined with a reason so nothing disappears unnoticed.",
 )
 def landing_audit(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    known = {c.company_id for c in load_registry(lake.registry_file)}
+    known = read_registry(lake.registry_file).listed
     scan = discover_landing(lake.landing, known)
     bronze = lake.bronze_lake()
     already = bronze.hashes_in(REJECTIONS_TABLE, UNATTRIBUTED, "source_hash")
@@ -123,7 +129,11 @@ class IngestConfig(dg.Config):
 def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfig, lake: LakeResource):
     """Ingest every new landing file of one company into the bronze Delta tables."""
     company_id = context.partition_key
-    known = {c.company_id for c in load_registry(lake.registry_file)}
+    registry = read_registry(lake.registry_file)
+    known = registry.listed
+    if company_id in registry.problems:  # this company only: the others' runs go on
+        raise dg.Failure(f"{company_id}: its entry in the client registry is faulty, nothing ingested: "
+                         f"{registry.problems[company_id]}")
     if company_id not in known:
         raise dg.Failure(f"Company {company_id} is not in {lake.registry_file}; add it to the registry first.")
     mapping_file = lake.mapping_file(company_id)

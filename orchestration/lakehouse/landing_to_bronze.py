@@ -51,6 +51,7 @@ class CompanyIngestReport:
     files: list[FileOutcome] = field(default_factory=list)
     table_versions: dict[str, int] = field(default_factory=dict)
     rejections: list[dict] = field(default_factory=list)
+    error: str | None = None  # why nothing of this company was ingested (faulty registry entry or mapping)
 
     def rows_landed(self, dataset: str | None = None) -> int:
         return sum(f.rows_landed for f in self.files if dataset is None or f.dataset == dataset)
@@ -271,17 +272,25 @@ def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path | str, q
     Dagster: what scripts, benchmarks and tests use; the Dagster assets do the same per company partition."""
     from orchestration.ingest.landing import discover_landing
     from orchestration.ingest.mapping import load_mapping
-    from orchestration.lakehouse.registry import land_registry, load_registry
+    from orchestration.lakehouse.registry import land_registry, read_registry
 
-    registry = load_registry(clients / "registry.yaml")
+    registry = read_registry(clients / "registry.yaml")
     bronze = BronzeLake(bronze_root, storage_options)
-    land_registry(registry, bronze)
-    registered = [c.company_id for c in registry]
-    scan = discover_landing(landing_root, set(registered))
+    land_registry(registry.companies, bronze)
+    scan = discover_landing(landing_root, registry.listed)
     reports = {}
-    for company in companies or registered:
+    for company in companies or sorted(registry.listed):
+        # One company's faulty registry entry or mapping fails that company only (report.error).
+        if company in registry.problems:
+            reports[company] = CompanyIngestReport(company, run_id, error=registry.problems[company])
+            continue
         mapping_file = clients / "mappings" / f"{company}.yaml"
+        try:
+            mapping = load_mapping(mapping_file)
+        except Exception as problem:  # MappingError, a missing file, YAML errors: all the company's own
+            reports[company] = CompanyIngestReport(company, run_id, error=f"{mapping_file}: {problem}")
+            continue
         reports[company] = ingest_company(
-            company, [f for f in scan.files if f.company_id == company], mapping=load_mapping(mapping_file),
+            company, [f for f in scan.files if f.company_id == company], mapping=mapping,
             bronze=bronze, quarantine_root=quarantine_root, run_id=run_id, mapping_version=file_sha256(mapping_file))
     return reports

@@ -34,32 +34,74 @@ class Company:
     shifts: tuple[dict, ...] = ()  # {code, name_ko, name_en, start, end}; empty: the default pattern
 
 
-def load_registry(path: Path) -> list[Company]:
+@dataclass
+class Registry:
+    """The registry as read: the valid companies, and per faulty entry its message. One faulty
+    entry fails only its own company's runs; everybody else keeps ingesting."""
+
+    companies: list[Company]
+    problems: dict[str, str]  # company_id (or "companies[<n>]" when the entry has none) -> message
+
+    @property
+    def listed(self) -> set[str]:
+        """Every company id the registry names, faulty entries included: their landing files are
+        theirs (kept for them, not treated as an unknown company's)."""
+        return {c.company_id for c in self.companies} | {k for k in self.problems if not k.startswith("companies[")}
+
+
+def read_registry(path: Path) -> Registry:
+    """Every entry checked on its own; only a file that cannot be read at all raises RegistryError."""
     try:
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise RegistryError(f"{path}: not valid YAML: {error}") from error
-    companies: list[Company] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(document.get("companies") or [], start=1):
-        where = f"{path}: companies[{index}]"
-        missing = [key for key in REQUIRED if not entry.get(key)]
-        if missing:
-            raise RegistryError(f"{where} ({entry.get('company_id', '?')}): missing {', '.join(missing)}")
-        if entry["company_id"] in seen:
-            raise RegistryError(f"{where}: company_id {entry['company_id']} is listed twice")
-        if entry["region"] not in REGIONS:
-            raise RegistryError(f"{where} ({entry['company_id']}): region {entry['region']!r} is not one of {REGIONS}")
-        stages = tuple(entry.get("stages") or ())
-        for stage in stages:
-            if stage.get("stage") not in STAGES:
-                raise RegistryError(f"{where} ({entry['company_id']}): unknown support stage {stage.get('stage')!r}")
-        shifts = _shifts(entry.get("shifts") or (), f"{where} ({entry['company_id']})")
-        seen.add(entry["company_id"])
-        companies.append(Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts))
-    if not companies:
+    if not isinstance(document, dict):
+        raise RegistryError(f"{path}: expected a mapping with a `companies:` list")
+    entries = document.get("companies") or []
+    if not isinstance(entries, list) or not entries:
         raise RegistryError(f"{path}: no companies listed")
-    return companies
+    registry = Registry([], {})
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, start=1):
+        where = f"{path}: companies[{index}]"
+        company_id = entry.get("company_id") if isinstance(entry, dict) else None
+        key = str(company_id) if company_id else f"companies[{index}]"
+        try:
+            if not isinstance(entry, dict):
+                raise RegistryError(f"{where}: expected a mapping of company fields, found {entry!r}")
+            company = _company(entry, where, seen)
+        except RegistryError as problem:
+            registry.problems.setdefault(key, str(problem))
+            continue
+        seen.add(company.company_id)
+        registry.companies.append(company)
+    return registry
+
+
+def load_registry(path: Path) -> list[Company]:
+    """The registry, all or nothing: RegistryError at the first faulty entry (validation, tests).
+    Runs use `read_registry`, which keeps the other companies going."""
+    registry = read_registry(path)
+    if registry.problems:
+        raise RegistryError(next(iter(registry.problems.values())))
+    return registry.companies
+
+
+def _company(entry: dict, where: str, seen: set[str]) -> Company:
+    missing = [key for key in REQUIRED if not entry.get(key)]
+    if missing:
+        raise RegistryError(f"{where} ({entry.get('company_id', '?')}): missing {', '.join(missing)}")
+    if entry["company_id"] in seen:
+        raise RegistryError(f"{where}: company_id {entry['company_id']} is listed twice")
+    if entry["region"] not in REGIONS:
+        raise RegistryError(f"{where} ({entry['company_id']}): region {entry['region']!r} is not one of {REGIONS}")
+    stages = tuple(entry.get("stages") or ())
+    for stage in stages:
+        if not isinstance(stage, dict) or stage.get("stage") not in STAGES:
+            raise RegistryError(f"{where} ({entry['company_id']}): unknown support stage "
+                                f"{stage.get('stage') if isinstance(stage, dict) else stage!r}")
+    shifts = _shifts(entry.get("shifts") or (), f"{where} ({entry['company_id']})")
+    return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts)
 
 
 def _shifts(entries, where: str) -> tuple[dict, ...]:
