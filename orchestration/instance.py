@@ -51,8 +51,20 @@ telemetry:
 """
 
 
+# Beyond one machine every Dagster process (webserver, daemon, run workers) shares one instance in
+# PostgreSQL: runs, event logs, schedules, concurrency slots (docs/scale-out.md). Added to the
+# instance's dagster.yaml when DAGSTER_POSTGRES_URL is set; the URL itself stays in the environment.
+POSTGRES_STORAGE_YAML = """\
+storage:
+  postgres:
+    postgres_url:
+      env: DAGSTER_POSTGRES_URL
+"""
+
+
 def instance_yaml(poll_interval_seconds: int = 30, free_slots_seconds: int = 30) -> str:
-    return INSTANCE_YAML.format(poll_interval_seconds=poll_interval_seconds, free_slots_seconds=free_slots_seconds)
+    config = INSTANCE_YAML.format(poll_interval_seconds=poll_interval_seconds, free_slots_seconds=free_slots_seconds)
+    return config + (POSTGRES_STORAGE_YAML if os.environ.get("DAGSTER_POSTGRES_URL") else "")
 
 
 def write_instance_config(home: Path, **timings) -> Path:
