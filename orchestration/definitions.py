@@ -4,6 +4,8 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from orchestration.alerts import ALERT_SENSORS
+from orchestration.automation import quality_after_warehouse_sensor
+from orchestration.checks import OPERATOR_CHECKS, freshness_check_job, hourly_freshness_schedule
 from orchestration.assets import features, ingest, kpis, quality, warehouse
 from orchestration.jobs import (
     ingest_company_job,
@@ -22,11 +24,13 @@ from orchestration.warehouse.dbt_project import dbt_executable, warehouse_dbt_pr
 def defs() -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality]),
-        asset_checks=dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]),
-        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, bronze_upkeep_job],
-        schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule],
+        asset_checks=[*dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]), *OPERATOR_CHECKS],
+        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, bronze_upkeep_job,
+              freshness_check_job],
+        schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule, hourly_freshness_schedule],
         sensors=[
             landing_sensor,
+            quality_after_warehouse_sensor,
             *ALERT_SENSORS,
             dg.AutomationConditionSensorDefinition(
                 "automation_sensor", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.RUNNING

@@ -13,7 +13,9 @@ registry_job = dg.define_asset_job(
 
 ingest_company_job = dg.define_asset_job(
     "ingest_company_job",
-    selection=dg.AssetSelection.groups("bronze") - REGISTRY_ASSETS,
+    # the freshness check looks at every company at once; it runs on its own schedule
+    selection=dg.AssetSelection.groups("bronze") - REGISTRY_ASSETS - dg.AssetSelection.checks(
+        dg.AssetCheckKey(dg.AssetKey(["bronze", "ingest_log"]), "company_freshness")),
     description="Ingest one company's new landing files into the bronze Delta tables.",
 )
 

@@ -14,6 +14,8 @@ from orchestration.lakehouse.bronze import BronzeLake
 
 REGIONS = ("cheongju", "chungju", "jincheon", "eumseong")
 STAGES = ("consulting", "collection", "quality", "ai_development", "demonstration", "post_management")
+# How often a company delivers files: what "late" means for it. `backfill`: history only, never late.
+CADENCES = {"hourly": 3, "daily": 26, "weekly": 8 * 24, "monthly": 32 * 24, "backfill": None}  # hours of grace
 REQUIRED = ("company_id", "name_ko", "name_en", "region", "industry", "size_band", "cohort_year")
 
 
@@ -32,6 +34,7 @@ class Company:
     cohort_year: int
     stages: tuple[dict, ...]
     shifts: tuple[dict, ...] = ()  # {code, name_ko, name_en, start, end}; empty: the default pattern
+    delivery_cadence: str = "daily"  # one of CADENCES
 
 
 @dataclass
@@ -101,7 +104,11 @@ def _company(entry: dict, where: str, seen: set[str]) -> Company:
             raise RegistryError(f"{where} ({entry['company_id']}): unknown support stage "
                                 f"{stage.get('stage') if isinstance(stage, dict) else stage!r}")
     shifts = _shifts(entry.get("shifts") or (), f"{where} ({entry['company_id']})")
-    return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts)
+    cadence = entry.get("delivery_cadence", "daily")
+    if cadence not in CADENCES:
+        raise RegistryError(f"{where} ({entry['company_id']}): delivery_cadence {cadence!r} is not one of "
+                            f"{tuple(CADENCES)}")
+    return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts, delivery_cadence=cadence)
 
 
 def _shifts(entries, where: str) -> tuple[dict, ...]:
