@@ -51,3 +51,9 @@ def test_dbt_tests_become_asset_checks():
     graph = defs().resolve_asset_graph()
     checks = {key.asset_key.to_user_string() for key in graph.asset_check_keys}
     assert "warehouse/fct_sensor_readings" in checks
+
+
+def test_quality_inspection_declares_the_bronze_tables_it_reads():
+    graph = defs().resolve_asset_graph()
+    parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["quality", "inspection"])).parent_keys}
+    assert {"bronze/sensor_readings", "bronze/ingest_rejections", "warehouse/fct_sensor_readings"} <= parents

@@ -22,6 +22,8 @@ from orchestration.resources import LakeResource, WarehouseResource
 
 QUALITY_MODELS = ("dim_tag", "dim_company", "fct_sensor_readings", "fct_production_lots", "fct_quality_inspections",
                   "fct_equipment_events", "fct_landing_files")
+QUALITY_BRONZE_TABLES = ("sensor_readings", "production_lots", "quality_inspections", "equipment_events",
+                         "ingest_rejections", "ingest_log")
 INSPECTION_KEY = dg.AssetKey(["quality", "inspection"])
 
 CHECK_DESCRIPTIONS = {
@@ -42,7 +44,9 @@ def _quality_config_file(lake: LakeResource) -> Path:
     key=INSPECTION_KEY,
     group_name="quality_reports",
     partitions_def=company_partitions,
-    deps=[get_asset_key_for_model([warehouse_models], m) for m in QUALITY_MODELS],
+    # it also reads the company's bronze rows (duplicates and rejections exist only there)
+    deps=[*(get_asset_key_for_model([warehouse_models], m) for m in QUALITY_MODELS),
+          *(dg.AssetKey(["bronze", t]) for t in QUALITY_BRONZE_TABLES)],
     pool="warehouse",
     # Partitioned checks: each company's result is kept as its own, so the Checks tab shows every
     # company's state, not only the company inspected last.
