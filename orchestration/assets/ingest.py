@@ -23,6 +23,8 @@ DATASET_DESCRIPTIONS = {
     "production_lots": "Production lots/batches from the client's MES: start, end, quantity.",
     "quality_inspections": "Quality inspections per lot: measured value, spec limits, pass/fail, defect label.",
     "equipment_events": "Equipment run/stop/alarm events.",
+    "work_orders": "MES work orders (작업지시): order, product, dates, ordered quantity and its unit.",
+    "shipments": "Shipments per work order (1st..nth 출하 of a wide MES export), quantity and its unit.",
 }
 
 
@@ -147,8 +149,15 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=bronze,
         quarantine_root=lake.quarantine, run_id=context.run.run_id,
-        mapping_version=file_sha256(mapping_file), retry_quarantined=config.retry_quarantined,
+        mapping_version=mapping.version, retry_quarantined=config.retry_quarantined,
     )
+    for outcome in report.files_with_status("duplicate"):
+        context.log.info(f"{company_id}: {outcome.source_file} ({outcome.dataset_entry}) skipped as a duplicate of "
+                         f"{outcome.duplicate_of}")
+    for outcome in report.files:
+        if outcome.missing_columns:
+            context.log.warning(f"{company_id}: {outcome.source_file} ({outcome.dataset_entry}) lacks mapped "
+                                f"column(s) {', '.join(outcome.missing_columns)}; those values are not loaded")
     quarantined = report.files_with_status("quarantined")
     partial = report.files_with_status("partial")
     if quarantined or partial:
@@ -207,8 +216,10 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
                 "files_new": len(new_files),
                 "duplicates": len(report.files_with_status("duplicate")),
                 "files": dg.MetadataValue.md(_markdown_table([
-                    {"file": f.source_file, "dataset": f.dataset or "", "status": f.status, "rows": f.rows_landed,
-                     "rejected": f.rows_rejected, "note": f.first_problem or ""}
+                    {"file": f.source_file, "entry": f.dataset_entry or "", "status": f.status,
+                     "source_rows": f.source_rows, "rows_landed": f.source_rows_landed,
+                     "rows_rejected": f.source_rows_rejected, "bronze_rows": f.rows_landed,
+                     "duplicate_of": f.duplicate_of or "", "note": f.first_problem or ""}
                     for f in new_files
                 ][:50]) or "no new files"),
             },

@@ -10,7 +10,8 @@ import pyarrow as pa
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
-DATASETS = ("sensor_readings", "production_lots", "quality_inspections", "equipment_events")
+DATASETS = ("sensor_readings", "production_lots", "quality_inspections", "equipment_events", "work_orders",
+            "shipments")
 
 CONTENT_SCHEMAS: dict[str, pa.Schema] = {
     "sensor_readings": pa.schema(
@@ -23,6 +24,8 @@ CONTENT_SCHEMAS: dict[str, pa.Schema] = {
             ("value", pa.float64()),  # as sent, in `unit`; SI conversion happens in dbt staging
             ("unit", pa.string()),  # unit code (seeds/unit_conversions.csv)
             ("reading_ts", UTC_TS),
+            ("sequence_id", pa.string()),  # the shot/cycle/sample id the mapping names (`sequence:`), else null
+            ("lot_id", pa.string()),  # the lot/batch/shot the reading belongs to (`lot:`), else null
             ("_source_row", pa.int64()),
         ]
     ),
@@ -37,6 +40,7 @@ CONTENT_SCHEMAS: dict[str, pa.Schema] = {
             ("end_ts", UTC_TS),
             ("quantity", pa.float64()),
             ("defect_quantity", pa.float64()),
+            ("quantity_unit", pa.string()),  # ea | kg | m | L ... (the mapping's `quantity_unit`, default ea)
             ("_source_row", pa.int64()),
         ]
     ),
@@ -65,6 +69,31 @@ CONTENT_SCHEMAS: dict[str, pa.Schema] = {
             ("event_type", pa.string()),  # run | stop | alarm
             ("event_code", pa.string()),
             ("message", pa.string()),
+            ("_source_row", pa.int64()),
+        ]
+    ),
+    # MES work orders (작업지시); a wide export's 1st..10th shipment columns land in `shipments`
+    "work_orders": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("line_id", pa.string()),
+            ("order_id", pa.string()),
+            ("product_code", pa.string()),
+            ("ordered_at", UTC_TS),
+            ("due_at", UTC_TS),
+            ("quantity", pa.float64()),
+            ("quantity_unit", pa.string()),
+            ("_source_row", pa.int64()),
+        ]
+    ),
+    "shipments": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("order_id", pa.string()),
+            ("shipment_no", pa.int32()),  # 1 for the 1st shipment (1차 출하) ...
+            ("shipped_at", UTC_TS),
+            ("quantity", pa.float64()),
+            ("quantity_unit", pa.string()),
             ("_source_row", pa.int64()),
         ]
     ),
@@ -114,6 +143,8 @@ LINEAGE_FIELDS = [
     ("_source_hash", pa.string()),  # sha256 of the file's bytes
     ("_ingested_at", UTC_TS),
     ("_ingest_run_id", pa.string()),
+    ("_dataset_entry", pa.string()),  # the mapping entry that produced the row (its `name:`)
+    ("_mapping_version", pa.string()),  # first 16 hex of the sha256 of the mapping file
 ]
 
 

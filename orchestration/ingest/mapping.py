@@ -8,7 +8,10 @@ half-way through an ingest.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,12 +33,17 @@ LAYOUTS = ("wide", "long")
 RESULTS = ("pass", "fail")
 EVENT_TYPES = ("run", "stop", "alarm")
 
+# Units of counted or weighed production quantities (lots, work orders, shipments).
+QUANTITY_UNITS = ("ea", "kg", "g", "t", "m", "mm", "m2", "L", "mL", "set", "box")
+
 # Per dataset: the standard fields of `columns:` a file must have, and those it may have.
 REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "sensor_readings": (),
     "production_lots": ("lot_id", "start", "quantity"),
     "quality_inspections": ("lot_id", "inspected_at"),
     "equipment_events": ("event_time", "event_type"),
+    "work_orders": ("order_id",),
+    "shipments": ("order_id",),
 }
 OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "sensor_readings": (),
@@ -43,13 +51,20 @@ OPTIONAL_FIELDS: dict[str, tuple[str, ...]] = {
     "quality_inspections": ("characteristic", "measured_value", "lower_spec", "upper_spec", "unit", "result",
                             "defect_type"),
     "equipment_events": ("code", "message"),
+    "work_orders": ("product_code", "ordered_at", "due_at", "quantity"),
+    "shipments": (),
 }
-TIMESTAMP_FIELDS = {"start", "end", "inspected_at", "event_time"}
+TIMESTAMP_FIELDS = {"start", "end", "inspected_at", "event_time", "ordered_at", "due_at", "shipped_at"}
 NUMERIC_FIELDS = {"quantity", "defect_quantity", "measured_value", "lower_spec", "upper_spec"}
+# Timestamps that may lie in the future (a due date); all others must be before landing time + a day.
+FUTURE_FIELDS = {"due_at"}
+DEFAULT_NOT_BEFORE = dt.date(2000, 1, 1)
+DEFAULT_DAYS_AHEAD = 1.0
 
-DATASET_KEYS = {"dataset", "files", "format", "encoding", "delimiter", "header_row", "sheet", "timestamp",
+DATASET_KEYS = {"dataset", "name", "files", "format", "encoding", "delimiter", "header_row", "sheet", "timestamp",
                 "line", "equipment", "layout", "sensors", "tag_column", "value_column", "unit_column", "tags",
-                "columns", "result_values", "event_values", "description"}
+                "columns", "result_values", "event_values", "description", "sequence", "lot", "missing_values",
+                "quantity_unit", "shipments"}
 TOP_KEYS = {"company_id", "timezone", "datasets", "description", "name_ko", "notes"}
 
 
@@ -73,6 +88,19 @@ class Source:
 class TagUnit:
     tag: str
     unit: str
+    scale: float = 1.0  # value landed = value sent x scale + offset (a PLC writing 25.3 as 253: scale 0.1)
+    offset: float = 0.0
+    missing: tuple[float, ...] = ()  # sentinels of this sensor meaning "no reading" (besides missing_values)
+
+
+@dataclass(frozen=True)
+class RelativeTime:
+    """Files without a clock: time = start + sample number x interval."""
+
+    interval_seconds: float
+    start: str | None = None  # local wall clock in the timestamp format, or...
+    start_from_file_name: re.Pattern | None = None  # ...a regex whose first group in the file name is the start
+    counter: str | None = None  # a column numbering the samples; else the order of the data rows
 
 
 @dataclass(frozen=True)
@@ -81,12 +109,25 @@ class TimestampSpec:
     format: str
     timezone: str
     locale: str | None = None
+    relative: RelativeTime | None = None  # sensor_readings without a timestamp column
+    not_before: dt.date = DEFAULT_NOT_BEFORE  # plausible window: earlier times are rejected...
+    days_ahead: float = DEFAULT_DAYS_AHEAD  # ...and so are times after landing time + this many days
+
+
+@dataclass(frozen=True)
+class ShipmentColumns:
+    """Wide MES exports: the n-th shipment's quantity and date columns, for n = 1..count."""
+
+    count: int
+    quantity: tuple[str, ...]
+    shipped_at: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
     dataset: str
     files: str
+    name: str = ""  # the entry's name (`name:`), unique in the mapping; lineage column _dataset_entry
     format: str = "csv"
     encoding: str = "utf-8"
     delimiter: str = ","
@@ -104,11 +145,18 @@ class DatasetSpec:
     columns: Mapping[str, Source] = field(default_factory=dict)  # standard field -> source
     result_values: Mapping[str, str] = field(default_factory=dict)
     event_values: Mapping[str, str] = field(default_factory=dict)
+    sequence: Source | None = None  # sensor_readings: the shot/cycle/sample id column
+    lot: Source | None = None  # sensor_readings: the lot/batch/shot the reading belongs to
+    missing_values: tuple[float, ...] = ()  # numeric sentinels meaning "no value" (e.g. -1, 9999)
+    quantity_unit: str = "ea"  # production_lots, work_orders, shipments
+    shipments: ShipmentColumns | None = None
     pattern: re.Pattern = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.pattern is None:
             object.__setattr__(self, "pattern", glob_to_regex(self.files))
+        if not self.name:
+            object.__setattr__(self, "name", self.dataset)
 
     def matches(self, relative_path: str) -> bool:
         return bool(self.pattern.fullmatch(relative_path))
@@ -121,8 +169,15 @@ class DatasetSpec:
         for source in (self.line, self.equipment, *self.columns.values()):
             if source is not None:
                 used += source.columns
+        for source in (self.sequence, self.lot):
+            if source is not None:
+                used += source.columns
+        if self.timestamp is not None and self.timestamp.relative is not None and self.timestamp.relative.counter:
+            used.append(self.timestamp.relative.counter)
         used += list(self.sensors)
         used += [c for c in (self.tag_column, self.value_column, self.unit_column) if c]
+        if self.shipments is not None:
+            used += [c for pair in zip(self.shipments.quantity, self.shipments.shipped_at) for c in pair]
         return list(dict.fromkeys(used))
 
 
@@ -141,11 +196,43 @@ class ClientMapping:
     datasets: tuple[DatasetSpec, ...]
     source: Path
     vocabulary: Vocabulary | None = field(default=None, repr=False, compare=False)
+    version: str = ""  # first 16 hex of the sha256 of the mapping file's bytes
+
+    def datasets_for(self, relative_path_within_company: str) -> list[DatasetSpec]:
+        """Every dataset entry whose glob matches the path (relative to the company folder): one
+        per-shot export can feed sensor readings, inspections, events and lots at once."""
+        path = relative_path_within_company.replace("\\", "/").lstrip("/")
+        return [spec for spec in self.datasets if spec.matches(path)]
 
     def dataset_for(self, relative_path_within_company: str) -> DatasetSpec | None:
-        """The first dataset whose glob matches the path (relative to the company folder)."""
-        path = relative_path_within_company.replace("\\", "/").lstrip("/")
-        return next((spec for spec in self.datasets if spec.matches(path)), None)
+        """The first dataset entry whose glob matches the path."""
+        return next(iter(self.datasets_for(relative_path_within_company)), None)
+
+
+def mapping_version(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def header_key(name: str) -> str:
+    """A header as compared with the mapping: NFKC (℃ is °C, full-width ＡＢ is AB), spaces
+    removed, case folded. Exports differ from the mapping in exactly these ways."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def canonical_header(header: list[str], mapped: set[str] | None) -> list[str]:
+    """The file's header with each name that differs from a mapped column only by Unicode variant,
+    spacing or case replaced by the mapped name (exact names always win)."""
+    if not mapped:
+        return header
+    exact = set(header)
+    by_key = {header_key(m): m for m in mapped if m not in exact}
+    if not by_key:
+        return header
+    out = []
+    for name in header:
+        target = by_key.get(header_key(name)) if name not in mapped else None
+        out.append(target if target is not None and target not in out else name)
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -237,11 +324,23 @@ class _Checker:
             return Source(columns=tuple(self.text(f"{key}[{i}]", v) for i, v in enumerate(value)))
         return Source(columns=(self.text(key, value),))
 
+    def number(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(key, f"expected a number, got {value!r}")
+        return float(value)
+
+    def numbers(self, key: str, value: Any) -> tuple[float, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            value = [value]
+        return tuple(self.number(f"{key}[{i}]", v) for i, v in enumerate(value))
+
     def tag_unit(self, key: str, value: Any, vocabulary: Vocabulary) -> TagUnit:
         value = self.mapping(key, value)
-        unknown = set(value) - {"tag", "unit"}
+        unknown = set(value) - {"tag", "unit", "scale", "offset", "missing"}
         if unknown:
-            self.fail(key, f"unknown key(s) {sorted(unknown)}; expected tag and unit")
+            self.fail(key, f"unknown key(s) {sorted(unknown)}; expected tag, unit and optionally scale, offset, missing")
         tag = self.text(f"{key}.tag", value.get("tag"))
         unit = self.text(f"{key}.unit", value.get("unit"))
         if tag not in vocabulary.tag_quantity:
@@ -252,7 +351,11 @@ class _Checker:
         if vocabulary.unit_quantity[unit] != vocabulary.tag_quantity[tag]:
             self.fail(f"{key}.unit", f"unit {unit!r} measures {vocabulary.unit_quantity[unit]}, but tag {tag!r} "
                       f"is a {vocabulary.tag_quantity[tag]}")
-        return TagUnit(tag, unit)
+        scale = self.number(f"{key}.scale", value["scale"]) if value.get("scale") is not None else 1.0
+        if scale == 0:
+            self.fail(f"{key}.scale", "a scale of 0 would erase every value")
+        offset = self.number(f"{key}.offset", value["offset"]) if value.get("offset") is not None else 0.0
+        return TagUnit(tag, unit, scale, offset, self.numbers(f"{key}.missing", value.get("missing")))
 
 
 def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
@@ -277,9 +380,20 @@ def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
     datasets = raw.get("datasets")
     if not isinstance(datasets, list) or not datasets:
         check.fail("datasets", "expected a non-empty list of dataset entries")
-    specs = tuple(_dataset_spec(check, f"datasets[{i}]", entry, timezone, vocabulary)
-                  for i, entry in enumerate(datasets))
-    return ClientMapping(company_id, timezone, specs, path, vocabulary)
+    kinds = [entry.get("dataset") if isinstance(entry, dict) else None for entry in datasets]
+    specs, names = [], {}
+    for i, entry in enumerate(datasets):
+        spec = _dataset_spec(check, f"datasets[{i}]", entry, timezone, vocabulary)
+        # default names are stable while entries of *other* datasets are added or removed
+        default = spec.dataset if kinds.count(spec.dataset) == 1 else \
+            f"{spec.dataset}#{kinds[:i + 1].count(spec.dataset)}"
+        name = check.text(f"datasets[{i}] ({spec.dataset}).name", entry.get("name", default))
+        if name in names:
+            check.fail(f"datasets[{i}] ({spec.dataset}).name", f"{name!r} is already the name of datasets[{names[name]}]; "
+                       f"entry names must be unique")
+        names[name] = i
+        specs.append(DatasetSpec(**{**spec.__dict__, "name": name}))
+    return ClientMapping(company_id, timezone, tuple(specs), path, vocabulary, mapping_version(path.read_bytes()))
 
 
 def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabulary: Vocabulary) -> DatasetSpec:
@@ -313,34 +427,35 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
     if sheet is not None and fmt != "xlsx":
         check.fail(f"{key}.sheet", "only xlsx files have sheets")
 
-    ts_raw = check.mapping(f"{key}.timestamp", entry.get("timestamp"))
-    unknown = set(ts_raw) - {"columns", "column", "format", "timezone", "locale"}
-    if unknown:
-        check.fail(f"{key}.timestamp.{sorted(unknown)[0]}", "unknown key; expected columns, format, timezone, locale")
-    ts_columns: tuple[str, ...] = ()
-    if "columns" in ts_raw or "column" in ts_raw:
-        ts_columns = check.source(f"{key}.timestamp.columns", ts_raw.get("columns", ts_raw.get("column"))).columns
-        if not ts_columns or len(ts_columns) > 2:
-            check.fail(f"{key}.timestamp.columns", "expected one column, or a date column and a time column")
-    ts_format = check.text(f"{key}.timestamp.format", ts_raw.get("format"))
-    if "%" not in ts_format:
-        check.fail(f"{key}.timestamp.format", f"{ts_format!r} is not a strptime format (e.g. %Y-%m-%d %H:%M:%S)")
-    locale = check.text(f"{key}.timestamp.locale", ts_raw.get("locale"), allow_none=True)
-    if locale not in (None, "ko", "en"):
-        check.fail(f"{key}.timestamp.locale", f"expected ko or en, got {locale!r}")
-    timestamp = TimestampSpec(ts_columns, ts_format,
-                              check.timezone(f"{key}.timestamp.timezone", ts_raw.get("timezone", default_tz)), locale)
+    timestamp = _timestamp_spec(check, f"{key}.timestamp", entry.get("timestamp"), default_tz, dataset)
+    ts_columns = timestamp.columns
 
     line = check.source(f"{key}.line", entry["line"]) if entry.get("line") is not None else None
     equipment = check.source(f"{key}.equipment", entry["equipment"]) if entry.get("equipment") is not None else None
 
     spec: dict[str, Any] = dict(dataset=dataset, files=files, format=fmt, encoding=encoding, delimiter=delimiter,
                                 header_row=header_row, sheet=sheet, timestamp=timestamp, line=line,
-                                equipment=equipment, pattern=glob_to_regex(files))
-    sensor_keys = {"layout", "sensors", "tag_column", "value_column", "unit_column", "tags"}
+                                equipment=equipment, pattern=glob_to_regex(files),
+                                missing_values=check.numbers(f"{key}.missing_values", entry.get("missing_values")))
+    if entry.get("quantity_unit") is not None:
+        if dataset not in ("production_lots", "work_orders", "shipments"):
+            check.fail(f"{key}.quantity_unit", "only for production_lots, work_orders and shipments")
+        unit = check.text(f"{key}.quantity_unit", entry["quantity_unit"])
+        if unit not in QUANTITY_UNITS:
+            check.fail(f"{key}.quantity_unit", f"unknown quantity unit {unit!r}; expected one of {', '.join(QUANTITY_UNITS)}")
+        spec["quantity_unit"] = unit
+    if entry.get("shipments") is not None and dataset != "shipments":
+        check.fail(f"{key}.shipments", "only for the shipments dataset")
+    sensor_keys = {"layout", "sensors", "tag_column", "value_column", "unit_column", "tags", "sequence", "lot"}
     if dataset == "sensor_readings":
-        if not ts_columns:
-            check.fail(f"{key}.timestamp.columns", "required for sensor_readings")
+        if not ts_columns and timestamp.relative is None:
+            check.fail(f"{key}.timestamp.columns", "required for sensor_readings (or timestamp.relative for a file "
+                       "without a clock)")
+        for link in ("sequence", "lot"):
+            if entry.get(link) is not None:
+                spec[link] = check.source(f"{key}.{link}", entry[link])
+                if spec[link].is_constant or len(spec[link].columns) != 1:
+                    check.fail(f"{key}.{link}", "expected one column of the file ({column: <name>})")
         if equipment is None:
             check.fail(f"{key}.equipment", "required for sensor_readings ({column: ...} or {value: ...})")
         if entry.get("columns"):
@@ -387,8 +502,13 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
         sources = {name: check.source(f"{key}.columns.{name}", value) for name, value in columns.items()
                    if value is not None}
         for name, source in sources.items():
-            if source.is_constant and name in TIMESTAMP_FIELDS | NUMERIC_FIELDS | {"lot_id"}:
+            if source.is_constant and name in TIMESTAMP_FIELDS | {"lot_id", "order_id"}:
                 check.fail(f"{key}.columns.{name}", "must come from a column of the file, not a constant")
+            if source.is_constant and name in NUMERIC_FIELDS:
+                try:
+                    float(source.value)
+                except ValueError:
+                    check.fail(f"{key}.columns.{name}.value", f"{source.value!r} is not a number")
             if len(source.columns) > 2 or (len(source.columns) == 2 and name not in TIMESTAMP_FIELDS):
                 check.fail(f"{key}.columns.{name}", "only timestamps may join two columns (date + time)")
         spec["columns"] = MappingProxyType(sources)
@@ -402,7 +522,101 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
             spec["event_values"] = _value_map(check, f"{key}.event_values", entry.get("event_values"), EVENT_TYPES)
         elif entry.get("event_values") is not None:
             check.fail(f"{key}.event_values", "only for equipment_events")
+        if dataset == "shipments":
+            spec["shipments"] = _shipment_columns(check, f"{key}.shipments", entry.get("shipments"))
     return DatasetSpec(**spec)
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _shipment_columns(check: _Checker, key: str, raw: Any) -> ShipmentColumns:
+    """`{count: 10, quantity: "{n}차출하수량", shipped_at: "{n}차출하일"}` ({nth}: 1st, 2nd, ...)."""
+    raw = check.mapping(key, raw)
+    unknown = set(raw) - {"count", "quantity", "shipped_at"}
+    if unknown:
+        check.fail(f"{key}.{sorted(unknown)[0]}", "unknown key; expected count, quantity, shipped_at")
+    count = raw.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 50:
+        check.fail(f"{key}.count", f"expected the number of shipment columns (1-50), got {count!r}")
+    columns = {}
+    for field_name in ("quantity", "shipped_at"):
+        pattern = check.text(f"{key}.{field_name}", raw.get(field_name))
+        if "{n}" not in pattern and "{nth}" not in pattern:
+            check.fail(f"{key}.{field_name}", f"{pattern!r} needs {{n}} or {{nth}} where the shipment number goes")
+        columns[field_name] = tuple(pattern.replace("{nth}", ordinal(n)).replace("{n}", str(n))
+                                    for n in range(1, count + 1))
+    return ShipmentColumns(count, columns["quantity"], columns["shipped_at"])
+
+
+def _timestamp_spec(check: _Checker, key: str, raw: Any, default_tz: str, dataset: str) -> TimestampSpec:
+    ts_raw = check.mapping(key, raw)
+    allowed = {"columns", "column", "format", "timezone", "locale", "relative", "not_before", "days_ahead"}
+    unknown = set(ts_raw) - allowed
+    if unknown:
+        check.fail(f"{key}.{sorted(unknown)[0]}", f"unknown key; expected {', '.join(sorted(allowed))}")
+    ts_columns: tuple[str, ...] = ()
+    if "columns" in ts_raw or "column" in ts_raw:
+        ts_columns = check.source(f"{key}.columns", ts_raw.get("columns", ts_raw.get("column"))).columns
+        if not ts_columns or len(ts_columns) > 2:
+            check.fail(f"{key}.columns", "expected one column, or a date column and a time column")
+    ts_format = check.text(f"{key}.format", ts_raw.get("format"))
+    if "%" not in ts_format:
+        check.fail(f"{key}.format", f"{ts_format!r} is not a strptime format (e.g. %Y-%m-%d %H:%M:%S)")
+    locale = check.text(f"{key}.locale", ts_raw.get("locale"), allow_none=True)
+    if locale not in (None, "ko", "en"):
+        check.fail(f"{key}.locale", f"expected ko or en, got {locale!r}")
+    relative = None
+    if ts_raw.get("relative") is not None:
+        if dataset != "sensor_readings":
+            check.fail(f"{key}.relative", "only for sensor_readings")
+        if ts_columns:
+            check.fail(f"{key}.relative", "a file either has a timestamp column or relative time, not both")
+        relative = _relative_time(check, f"{key}.relative", ts_raw["relative"], ts_format)
+    not_before = ts_raw.get("not_before", DEFAULT_NOT_BEFORE)
+    if isinstance(not_before, str):
+        try:
+            not_before = dt.date.fromisoformat(not_before)
+        except ValueError:
+            check.fail(f"{key}.not_before", f"expected a date such as 1995-01-01, got {not_before!r}")
+    if not isinstance(not_before, dt.date):
+        check.fail(f"{key}.not_before", f"expected a date such as 1995-01-01, got {not_before!r}")
+    days_ahead = check.number(f"{key}.days_ahead", ts_raw.get("days_ahead", DEFAULT_DAYS_AHEAD))
+    if days_ahead < 0:
+        check.fail(f"{key}.days_ahead", "expected 0 or more days")
+    return TimestampSpec(ts_columns, ts_format, check.timezone(f"{key}.timezone", ts_raw.get("timezone", default_tz)),
+                         locale, relative, not_before, days_ahead)
+
+
+def _relative_time(check: _Checker, key: str, raw: Any, ts_format: str) -> RelativeTime:
+    """`{interval: 0.1, start: "2024-03-05 08:00:00"}` or `{interval: 0.1, start_from_file_name: "(\\d{8}_\\d{6})"}`,
+    optionally `counter: <column>`; interval in seconds, start in the timestamp format."""
+    raw = check.mapping(key, raw)
+    unknown = set(raw) - {"interval", "start", "start_from_file_name", "counter"}
+    if unknown:
+        check.fail(f"{key}.{sorted(unknown)[0]}", "unknown key; expected interval, start, start_from_file_name, counter")
+    interval = check.number(f"{key}.interval", raw.get("interval"))
+    if interval <= 0:
+        check.fail(f"{key}.interval", "expected the seconds between two samples (> 0)")
+    start = check.text(f"{key}.start", raw.get("start"), allow_none=True)
+    pattern = check.text(f"{key}.start_from_file_name", raw.get("start_from_file_name"), allow_none=True)
+    if (start is None) == (pattern is None):
+        check.fail(key, "give exactly one of start (a time) or start_from_file_name (a regex with one group)")
+    if start is not None:
+        try:
+            dt.datetime.strptime(start, ts_format)
+        except ValueError:
+            check.fail(f"{key}.start", f"{start!r} does not match the timestamp format {ts_format!r}")
+    compiled = None
+    if pattern is not None:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            check.fail(f"{key}.start_from_file_name", f"not a regular expression: {error}")
+        if compiled.groups != 1:
+            check.fail(f"{key}.start_from_file_name", "the regex needs exactly one (group): the start time")
+    return RelativeTime(interval, start, compiled, check.text(f"{key}.counter", raw.get("counter"), allow_none=True))
 
 
 def _value_map(check: _Checker, key: str, raw: Any, allowed: tuple[str, ...]) -> Mapping[str, str]:

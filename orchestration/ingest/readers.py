@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from orchestration.ingest.mapping import DatasetSpec
+from orchestration.ingest.mapping import DatasetSpec, canonical_header
 from orchestration.ingest.rejections import FileRejected, Rejection
 from orchestration.ingest.timestamps import KOREAN_MERIDIEM
 
@@ -98,7 +98,7 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
         raise FileRejected("missing_header", f"{rel}: line {spec.header_row} (the header row per the mapping) "
                            f"is blank", rel, row=spec.header_row)
     raw_names = next(csv.reader([header_line], delimiter=spec.delimiter))
-    header = [name.strip() for name in raw_names]
+    header = canonical_header([name.strip() for name in raw_names], wanted)
     body = data[header_end:]
     if not body[:SNIFF_BYTES].strip() and not body.strip():
         raise FileRejected("header_only", f"{rel}: header on line {spec.header_row} but no data rows", rel)
@@ -404,7 +404,7 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
                            f"is empty", rel, row=spec.header_row)
     header_cells = rows[spec.header_row - 1]
     width = max(i + 1 for i, v in enumerate(header_cells) if _filled(v))
-    header = [_cell_text(v).strip() for v in header_cells[:width]]
+    header = canonical_header([(_cell_text(v) or "").strip() for v in header_cells[:width]], wanted)
     data = [(spec.header_row + 1 + i, row) for i, row in enumerate(rows[spec.header_row:])
             if any(_filled(v) for v in row)]
     if not data:

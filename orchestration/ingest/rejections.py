@@ -35,12 +35,15 @@ REASONS: dict[str, str] = {
     "missing_sheet": "the sheet named by the mapping is not in the workbook",
     "missing_column": "a column the dataset requires (per the mapping) is not in the file",
     "duplicate_column": "a mapped column name occurs more than once in the header",
+    "no_start_time": "relative time: the start time is not in the file name (or does not match the format)",
     # one row (Rejection). When no row of a file can be used, the file is quarantined whole with
     # the most frequent of these reasons and an example row.
     "truncated_row": "row with fewer fields than the header (often the last line of a cut-off file)",
     "ragged_row": "row with more fields than the header",
     "missing_timestamp": "the timestamp cell is empty",
     "unparseable_timestamp": "the timestamp does not match the mapping's format",
+    "implausible_timestamp": "the timestamp is outside the plausible window (default 2000-01-01 .. landing time + 1 "
+                             "day; timestamp.not_before / days_ahead widen it), e.g. a junk cell read as 1900 or 2068",
     "non_numeric_value": "a numeric cell holds text, NaN or infinity",
     "missing_value": "a required value cell is empty (a long-layout reading, a lot quantity)",
     "unknown_tag": "long layout: the tag is not listed under `tags` in the mapping",
@@ -48,6 +51,9 @@ REASONS: dict[str, str] = {
     "unit_mismatch": "the unit measures another quantity than the tag (e.g. kPa for a temperature)",
     "missing_equipment": "the equipment cell is empty",
     "missing_lot_id": "the lot id cell is empty",
+    "missing_order_id": "the work order id cell is empty",
+    "missing_result": "the inspection result (label) cell is empty although the mapping maps a result column",
+    "no_readings": "wide layout: every mapped sensor cell of the row is empty (or a missing-value sentinel)",
     "end_before_start": "a lot ends before it starts",
     "negative_quantity": "a quantity or defect quantity below zero",
     "defects_exceed_quantity": "more defective units than units produced",

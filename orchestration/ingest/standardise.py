@@ -8,9 +8,11 @@ for the first problem in the order the checks are listed below.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
 from typing import Callable
 
 import numpy as np
@@ -19,7 +21,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS
-from orchestration.ingest.mapping import EVENT_TYPES, RESULTS, TIMESTAMP_FIELDS, ClientMapping, DatasetSpec, Source, load_vocabulary
+from orchestration.ingest.mapping import (
+    EVENT_TYPES,
+    FUTURE_FIELDS,
+    RESULTS,
+    TIMESTAMP_FIELDS,
+    ClientMapping,
+    DatasetSpec,
+    Source,
+    load_vocabulary,
+)
 from orchestration.ingest.readers import RawFile, bool_array, int64_array, read_file
 from orchestration.ingest.rejections import FileRejected, Rejection
 from orchestration.ingest.timestamps import as_text, blank_to_null, parse_timestamps
@@ -43,10 +54,22 @@ class ParsedFile:
     header: list[str] = field(default_factory=list)
     mapped_columns: list[str] = field(default_factory=list)  # used by the mapping and present
 
+    @property
+    def rows_rejected(self) -> int:
+        """Data rows of which nothing landed (each has at least one rejection with its reason)."""
+        landed = set(pc.unique(self.table["_source_row"]).to_pylist())
+        return len({r.row for r in self.rejections if r.row is not None} - landed)
 
-def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relative_path: str) -> ParsedFile:
+    @property
+    def rows_landed(self) -> int:
+        """Data rows accepted: source rows = rows_landed + rows_rejected, always."""
+        return self.rows_read - self.rows_rejected
+
+
+def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relative_path: str,
+               now: dt.datetime | None = None) -> ParsedFile:
     """Read `path` as `spec.dataset` per the client's mapping; FileRejected when the file as a
-    whole cannot be used."""
+    whole cannot be used. `now` (landing time) bounds the plausible timestamps."""
     rel = relative_path
     used = spec.used_columns()
     types, timestamp_format = _type_hints(spec)
@@ -73,17 +96,18 @@ def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relativ
                            f"({', '.join(map(repr, spec.sensors))}) is in the header", rel,
                            column=next(iter(spec.sensors)))
 
-    rows = _Rows(raw, rel, mapping.company_id)
+    rows = _Rows(raw, rel, mapping.company_id, spec, now or dt.datetime.now(dt.timezone.utc))
     table = BUILDERS[spec.dataset](rows, spec, mapping)
     rejections = raw.rejections + rows.rejections
-    if table.num_rows == 0 and rejections:
+    rejections.sort(key=lambda r: (r.row or 0, r.column or ""))
+    parsed = ParsedFile(table, rejections, unmapped, missing, raw.encoding, raw.rows_read, raw.header,
+                        [name for name in used if name in present])
+    if rejections and parsed.rows_landed == 0:
         reason, count = Counter(r.reason for r in rejections).most_common(1)[0]
         example = next(r for r in rejections if r.reason == reason)
         raise FileRejected(reason, f"{rel}: no row can be used: all {raw.rows_read} data row(s) rejected, "
                            f"{count} for {reason}; e.g. {example.message}", rel, row=example.row, column=example.column)
-    rejections.sort(key=lambda r: (r.row or 0, r.column or ""))
-    return ParsedFile(table, rejections, unmapped, missing, raw.encoding, raw.rows_read, raw.header,
-                      [name for name in used if name in present])
+    return parsed
 
 
 def _type_hints(spec: DatasetSpec) -> tuple[dict[str, pa.DataType], str | None]:
@@ -97,6 +121,9 @@ def _type_hints(spec: DatasetSpec) -> tuple[dict[str, pa.DataType], str | None]:
     if spec.dataset == "sensor_readings":
         numeric = [spec.value_column] if spec.layout == "long" else list(spec.sensors)
         timestamp_columns.append(spec.timestamp.columns)
+    elif spec.shipments is not None:
+        numeric = list(spec.shipments.quantity)
+        timestamp_columns += [(c,) for c in spec.shipments.shipped_at]
     else:
         numeric = [s.columns[0] for name, s in spec.columns.items() if name in NUMERIC_FIELDS and s.columns]
         timestamp_columns += [s.columns for name, s in spec.columns.items() if name in TIMESTAMP_FIELDS]
@@ -116,11 +143,16 @@ def _required_and_optional(spec: DatasetSpec) -> tuple[list[str], list[str]]:
             required += source.columns
     optional: list[str] = []
     if spec.dataset == "sensor_readings":
+        required += [s.columns[0] for s in (spec.sequence, spec.lot) if s is not None]
+        if spec.timestamp.relative is not None and spec.timestamp.relative.counter:
+            required.append(spec.timestamp.relative.counter)
         if spec.layout == "long":
             required += [c for c in (spec.tag_column, spec.value_column, spec.unit_column) if c]
         else:
             optional += list(spec.sensors)
     else:
+        if spec.shipments is not None:
+            optional += [c for pair in zip(spec.shipments.quantity, spec.shipments.shipped_at) for c in pair]
         from orchestration.ingest.mapping import REQUIRED_FIELDS
 
         for name, source in spec.columns.items():
@@ -131,7 +163,9 @@ def _required_and_optional(spec: DatasetSpec) -> tuple[list[str], list[str]]:
 class _Rows:
     """The rows of one file and the rejections found so far (first problem per row wins)."""
 
-    def __init__(self, raw: RawFile, rel: str, company_id: str):
+    def __init__(self, raw: RawFile, rel: str, company_id: str, spec: DatasetSpec, now: dt.datetime):
+        self.spec = spec
+        self.now = now
         self.table = raw.table
         self.n = len(raw.source_rows)
         self.source_rows = raw.source_rows
@@ -168,7 +202,7 @@ class _Rows:
         self.bad |= mask
 
     def timestamps(self, columns: tuple[str, ...], spec: DatasetSpec, mapping: ClientMapping, *,
-                   required: bool = True) -> pa.Array:
+                   required: bool = True, future_allowed: bool = False) -> pa.Array:
         """UTC timestamps from one or two columns; rows that fail are rejected."""
         if not all(c in self.present for c in columns):
             return pa.nulls(self.n, pa.timestamp("us", tz="UTC"))
@@ -180,18 +214,54 @@ class _Rows:
             self.reject(missing, "missing_timestamp", label, lambda idx: [f"{label} is empty"] * len(idx))
         self.reject(unparseable, "unparseable_timestamp", label, lambda idx: [
             f"{label} {v!r} does not match the format {ts.format!r}" for v in _texts(arrays, idx)])
+        self.reject_implausible(utc, label, texts=lambda idx: _texts(arrays, idx), future_allowed=future_allowed)
         return utc
 
-    def numbers(self, name: str, *, required: bool, missing_reason: str = "missing_value") -> pa.Array:
+    def reject_implausible(self, utc: pa.Array, label: str, *, texts: Callable[[np.ndarray], list[str]],
+                           future_allowed: bool = False) -> None:
+        """Times outside the mapping's plausible window (junk cells read as 1900 or 2068)."""
+        ts = self.spec.timestamp
+        earliest = dt.datetime.combine(ts.not_before, dt.time(), dt.timezone.utc)
+        latest = self.now + dt.timedelta(days=ts.days_ahead)
+        outside = pc.less(utc, pa.scalar(earliest, utc.type))
+        if not future_allowed:
+            outside = pc.or_(outside, pc.greater(utc, pa.scalar(latest, utc.type)))
+        window = f"{ts.not_before} .. {'(any later date)' if future_allowed else f'{latest:%Y-%m-%d %H:%M} UTC'}"
+        self.reject(outside, "implausible_timestamp", label, lambda idx: [
+            f"{label} {v!r} is outside the plausible window {window} (a historical backfill widens it with "
+            f"timestamp.not_before in the mapping)" for v in texts(idx)])
+
+    def numbers(self, name: str, *, required: bool, missing_reason: str = "missing_value",
+                sentinels: tuple[float, ...] = ()) -> pa.Array:
         if name not in self.present:
             return pa.nulls(self.n, pa.float64())
         values = self.column(name)
         numbers, bad = parse_numbers(values)
+        sentinels = self.spec.missing_values + sentinels
+        if sentinels:  # a sentinel cell is an empty cell
+            hit = pc.fill_null(pc.is_in(numbers, value_set=pa.array(sentinels, pa.float64())), FALSE)
+            numbers = pc.if_else(hit, pa.scalar(None, pa.float64()), numbers)
+            values = pc.if_else(hit, pa.scalar(None, values.type), values)
         if required:
             self.reject(pc.is_null(values), missing_reason, name, lambda idx: [f"{name} is empty"] * len(idx))
         self.reject(bad, "non_numeric_value", name, lambda idx: [
             f"{name} {v!r} is not a number" for v in values.take(int64_array(idx)).to_pylist()])
         return numbers
+
+    def number_field(self, source: Source | None, *, required: bool) -> pa.Array:
+        """A numeric field: a constant of the mapping (`{value: 1}`) or a column."""
+        if source is None:
+            return pa.nulls(self.n, pa.float64())
+        if source.is_constant:
+            return pa.nulls(self.n, pa.float64()).fill_null(float(source.value))
+        return self.numbers(source.columns[0], required=required)
+
+    def required_text(self, source: Source, reason: str, what: str) -> pa.Array:
+        """A text field every row must have (a lot id, an order id): blank cells reject the row."""
+        values = self.source(source)
+        label = source.columns[0] if source.columns else None
+        self.reject(pc.is_null(values), reason, label, lambda idx: [f"{what} ({label}) is empty"] * len(idx))
+        return values
 
     def output(self, dataset: str, columns: dict[str, pa.Array]) -> pa.Table:
         schema = CONTENT_SCHEMAS[dataset]
@@ -205,6 +275,14 @@ class _Rows:
 
 def constant(value, n: int) -> pa.Array:
     return pa.nulls(n, pa.string()).fill_null(str(value))
+
+
+def drop_sentinels(numbers: pa.Array, sentinels: tuple[float, ...]) -> pa.Array:
+    """Values the client writes for "no value" (-1, 9999) become missing."""
+    if not sentinels:
+        return numbers
+    hit = pc.is_in(numbers, value_set=pa.array(sentinels, pa.float64()))
+    return pc.if_else(hit, pa.scalar(None, pa.float64()), numbers)
 
 
 def as_numpy(mask) -> np.ndarray:
@@ -263,18 +341,59 @@ def _lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:
 
 
 def build_sensor_readings(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Table:
-    reading_ts = rows.timestamps(spec.timestamp.columns, spec, mapping)
+    if spec.timestamp.relative is not None:
+        reading_ts = relative_timestamps(rows, spec, mapping)
+    else:
+        reading_ts = rows.timestamps(spec.timestamp.columns, spec, mapping)
     equipment = rows.source(spec.equipment)
     line = rows.source(spec.line)
     equipment_label = spec.equipment.columns[0] if spec.equipment.columns else None
     rows.reject(pc.is_null(equipment), "missing_equipment", equipment_label,
                 lambda idx: [f"{equipment_label} is empty"] * len(idx))
+    links = {"sequence_id": rows.source(spec.sequence), "lot_id": rows.source(spec.lot)}
     if spec.layout == "long":
-        return _long_readings(rows, spec, mapping, reading_ts, equipment, line)
-    return _wide_readings(rows, spec, reading_ts, equipment, line)
+        return _long_readings(rows, spec, mapping, reading_ts, equipment, line, links)
+    return _wide_readings(rows, spec, reading_ts, equipment, line, links)
 
 
-def _long_readings(rows, spec, mapping, reading_ts, equipment, line) -> pa.Table:
+def relative_timestamps(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Array:
+    """A file without a clock: start (from the mapping or the file name) + sample number x interval.
+    The sample number is the counter column's value minus its first value, else the row's place
+    among the data lines."""
+    relative = spec.timestamp.relative
+    name = PurePosixPath(rows.rel).name
+    text = relative.start
+    if relative.start_from_file_name is not None:
+        found = relative.start_from_file_name.search(name)
+        if found is None:
+            raise FileRejected("no_start_time", f"{rows.rel}: the file name {name!r} does not carry the start time "
+                               f"(timestamp.relative.start_from_file_name {relative.start_from_file_name.pattern!r})",
+                               rows.rel)
+        text = found.group(1)
+    try:
+        local_start = dt.datetime.strptime(text.strip(), spec.timestamp.format)
+    except ValueError:
+        raise FileRejected("no_start_time", f"{rows.rel}: start time {text!r} does not match the format "
+                           f"{spec.timestamp.format!r}", rows.rel) from None
+    zone = ZoneInfo(spec.timestamp.timezone or mapping.timezone)
+    start = local_start.replace(tzinfo=zone).astimezone(dt.timezone.utc)
+    if relative.counter:
+        counter = rows.numbers(relative.counter, required=True)
+        first = pc.min(counter).as_py() or 0.0
+        samples = pc.subtract(counter, pa.scalar(first))
+    else:
+        first_line = rows.spec.header_row + 1
+        samples = pc.subtract(rows.source_rows, pa.scalar(first_line, pa.int64())).cast(pa.float64())
+    micros = pc.round(pc.multiply(samples, pa.scalar(relative.interval_seconds * 1e6))).cast(pa.int64())
+    start_micros = int((start - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)) / dt.timedelta(microseconds=1))
+    utc = pc.add(micros, pa.scalar(start_micros, pa.int64())).cast(pa.timestamp("us", tz="UTC"))
+    label = relative.counter or "start + row x interval"
+    rows.reject_implausible(utc, label, texts=lambda idx: [
+        str(v) for v in utc.take(int64_array(idx)).to_pylist()])
+    return utc
+
+
+def _long_readings(rows, spec, mapping, reading_ts, equipment, line, links) -> pa.Table:
     source_tag = rows.column(spec.tag_column)
     index = pc.index_in(source_tag, value_set=pa.array(list(spec.tags), pa.string()))
     if pc.any(pc.and_(pc.is_null(index), pc.is_valid(source_tag))).as_py():  # "T-03 " matches "T-03"
@@ -284,7 +403,7 @@ def _long_readings(rows, spec, mapping, reading_ts, equipment, line) -> pa.Table
     rows.reject(pc.is_null(tag), "unknown_tag", spec.tag_column, lambda idx: [
         f"{spec.tag_column} {v!r} is not among the mapping's tags ({', '.join(spec.tags)})"
         for v in source_tag.take(int64_array(idx)).to_pylist()])
-    value = rows.numbers(spec.value_column, required=True)
+    value = _scaled_long_values(rows, spec, index)
     unit = pc.take(pa.array([t.unit for t in spec.tags.values()], pa.string()), index)
     if spec.unit_column:
         sent = rows.column(spec.unit_column)
@@ -305,17 +424,45 @@ def _long_readings(rows, spec, mapping, reading_ts, equipment, line) -> pa.Table
             for t, u in zip(tag.take(int64_array(idx)).to_pylist(), unit.take(int64_array(idx)).to_pylist())])
     return rows.output("sensor_readings", {
         "line_id": line, "equipment_id": equipment, "source_tag": source_tag, "tag": tag, "value": value,
-        "unit": unit, "reading_ts": reading_ts})
+        "unit": unit, "reading_ts": reading_ts, **links})
 
 
-def _wide_readings(rows, spec, reading_ts, equipment, line) -> pa.Table:
+def _scaled_long_values(rows: _Rows, spec: DatasetSpec, index: pa.Array) -> pa.Array:
+    """Long layout: each tag's sentinels are missing (-> missing_value), then its scale and offset."""
+    tags = list(spec.tags.values())
+    sentinels = tuple(sorted({m for t in tags for m in t.missing}))
+    value = rows.numbers(spec.value_column, required=not sentinels)
+    if sentinels:  # per tag: a sentinel of one tag may be a real value of another
+        hit = pc.fill_null(pc.is_in(value, value_set=pa.array(sentinels, pa.float64())), FALSE)
+        if pc.any(hit).as_py():
+            per_row = [set(t.missing) for t in tags]
+            idx_list, val_list = index.to_pylist(), value.to_pylist()
+            mask = np.array([i is not None and v in per_row[i] for i, v in zip(idx_list, val_list)], dtype=bool)
+            value = pc.if_else(bool_array(mask), pa.scalar(None, pa.float64()), value)
+        label = spec.value_column
+        rows.reject(pc.is_null(value), "missing_value", label, lambda idx: [f"{label} is empty or a "
+                    f"missing-value sentinel"] * len(idx))
+    if any(t.scale != 1.0 or t.offset != 0.0 for t in tags):
+        scale = pc.take(pa.array([t.scale for t in tags], pa.float64()), index)
+        offset = pc.take(pa.array([t.offset for t in tags], pa.float64()), index)
+        value = pc.add(pc.multiply(value, scale), offset)
+    return value
+
+
+def _wide_readings(rows, spec, reading_ts, equipment, line, links) -> pa.Table:
     parts = []
+    has_reading = np.zeros(rows.n, dtype=bool)
+    rejected_cells = np.zeros(rows.n, dtype=bool)
     for name, tag_unit in spec.sensors.items():
         if name not in rows.present:
             continue
         values = rows.column(name)
         numbers, bad = parse_numbers(values)
+        numbers = drop_sentinels(numbers, spec.missing_values + tag_unit.missing)
+        if tag_unit.scale != 1.0 or tag_unit.offset != 0.0:
+            numbers = pc.add(pc.multiply(numbers, pa.scalar(tag_unit.scale)), pa.scalar(tag_unit.offset))
         bad = as_numpy(bad)
+        rejected_cells |= bad
         fresh = bad & ~rows.bad
         indices = np.flatnonzero(fresh)
         if indices.size:  # a bad cell rejects that reading only, not the row's other sensors
@@ -326,13 +473,22 @@ def _wide_readings(rows, spec, reading_ts, equipment, line) -> pa.Table:
         keep = as_numpy(pc.is_valid(numbers)) & ~rows.bad
         if not keep.any():
             continue
+        has_reading |= keep
         selector = bool_array(keep)
         count = int(keep.sum())
         parts.append(pa.table({
             "line_id": line.filter(selector), "equipment_id": equipment.filter(selector),
             "source_tag": constant(name, count), "tag": constant(tag_unit.tag, count),
             "value": numbers.filter(selector), "unit": constant(tag_unit.unit, count),
-            "reading_ts": reading_ts.filter(selector), "_source_row": rows.source_rows.filter(selector)}))
+            "reading_ts": reading_ts.filter(selector),
+            **{link: values.filter(selector) for link, values in links.items()},
+            "_source_row": rows.source_rows.filter(selector)}))
+    # a row that yields no reading at all is rejected with a reason, so source rows always reconcile
+    empty = ~has_reading & ~rows.bad & ~rejected_cells
+    if empty.any():
+        sensors = ", ".join(c for c in spec.sensors if c in rows.present)
+        rows.reject(empty, "no_readings", None, lambda idx: [f"every mapped sensor cell ({sensors}) is empty or a "
+                                                             f"missing-value sentinel"] * len(idx))
     schema = CONTENT_SCHEMAS["sensor_readings"]
     if not parts:
         return schema.empty_table()
@@ -345,9 +501,7 @@ def _wide_readings(rows, spec, reading_ts, equipment, line) -> pa.Table:
 
 def build_production_lots(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Table:
     cols = spec.columns
-    lot_id = rows.source(cols["lot_id"])
-    rows.reject(pc.is_null(lot_id), "missing_lot_id", cols["lot_id"].columns[0],
-                lambda idx: ["the lot id is empty"] * len(idx))
+    lot_id = rows.required_text(cols["lot_id"], "missing_lot_id", "the lot id")
     start = rows.timestamps(cols["start"].columns, spec, mapping)
     end = rows.timestamps(cols["end"].columns, spec, mapping, required=False) if "end" in cols else \
         pa.nulls(rows.n, pa.timestamp("us", tz="UTC"))
@@ -356,38 +510,38 @@ def build_production_lots(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping
         rows.reject(pc.less(end, start), "end_before_start", label, lambda idx: [
             f"lot ends at {e} before it starts at {s}" for s, e in
             zip(start.take(int64_array(idx)).to_pylist(), end.take(int64_array(idx)).to_pylist())])
-    quantity = rows.numbers(cols["quantity"].columns[0], required=True)
-    defects = rows.numbers(cols["defect_quantity"].columns[0], required=False) if "defect_quantity" in cols else \
-        pa.nulls(rows.n, pa.float64())
+    quantity = rows.number_field(cols["quantity"], required=True)
+    defects = rows.number_field(cols.get("defect_quantity"), required=False)
     for name, values in (("quantity", quantity), ("defect_quantity", defects)):
-        if name in cols:
+        if name in cols and cols[name].columns:
             column = cols[name].columns[0]
             rows.reject(pc.less(values, ZERO), "negative_quantity", column, lambda idx, v=values, c=column: [
                 f"{c} {x} is negative" for x in v.take(int64_array(idx)).to_pylist()])
     if "defect_quantity" in cols:
-        column = cols["defect_quantity"].columns[0]
+        column = cols["defect_quantity"].columns[0] if cols["defect_quantity"].columns else None
         rows.reject(pc.greater(defects, quantity), "defects_exceed_quantity", column, lambda idx: [
             f"{d} defective of {q} produced" for d, q in
             zip(defects.take(int64_array(idx)).to_pylist(), quantity.take(int64_array(idx)).to_pylist())])
     return rows.output("production_lots", {
         "line_id": rows.source(spec.line), "equipment_id": rows.source(spec.equipment), "lot_id": lot_id,
         "product_code": rows.source(cols.get("product_code")), "start_ts": start, "end_ts": end,
-        "quantity": quantity, "defect_quantity": defects})
+        "quantity": quantity, "defect_quantity": defects, "quantity_unit": constant(spec.quantity_unit, rows.n)})
 
 
 def build_quality_inspections(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Table:
     cols = spec.columns
-    lot_id = rows.source(cols["lot_id"])
-    rows.reject(pc.is_null(lot_id), "missing_lot_id", cols["lot_id"].columns[0],
-                lambda idx: ["the lot id is empty"] * len(idx))
+    lot_id = rows.required_text(cols["lot_id"], "missing_lot_id", "the lot id")
     inspected = rows.timestamps(cols["inspected_at"].columns, spec, mapping)
-    numbers = {name: rows.numbers(cols[name].columns[0], required=False) if name in cols and cols[name].columns
-               else pa.nulls(rows.n, pa.float64()) for name in ("measured_value", "lower_spec", "upper_spec")}
+    numbers = {name: rows.number_field(cols.get(name), required=False)
+               for name in ("measured_value", "lower_spec", "upper_spec")}
     result = pa.nulls(rows.n, pa.string())
     if "result" in cols:
         sent = rows.source(cols["result"])
-        result = _lookup(sent, {**{r: r for r in RESULTS}, **spec.result_values})
         column = cols["result"].columns[0] if cols["result"].columns else None
+        if column is not None and column in rows.present:  # a mapped label is required: blank is not "no defect"
+            rows.reject(pc.is_null(sent), "missing_result", column, lambda idx: [
+                f"the result ({column}) is empty"] * len(idx))
+        result = _lookup(sent, {**{r: r for r in RESULTS}, **spec.result_values})
         rows.reject(pc.and_(pc.is_valid(sent), pc.is_null(result)), "unknown_result", column, lambda idx: [
             f"result {v!r} is not in result_values ({', '.join(spec.result_values) or 'pass, fail'})"
             for v in sent.take(int64_array(idx)).to_pylist()])
@@ -416,9 +570,57 @@ def build_equipment_events(rows: _Rows, spec: DatasetSpec, mapping: ClientMappin
         "message": rows.source(cols.get("message"))})
 
 
+def build_work_orders(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Table:
+    cols = spec.columns
+    order_id = rows.required_text(cols["order_id"], "missing_order_id", "the work order id")
+    times = {name: rows.timestamps(cols[name].columns, spec, mapping, required=False,
+                                   future_allowed=name in FUTURE_FIELDS)
+             if name in cols else pa.nulls(rows.n, pa.timestamp("us", tz="UTC")) for name in ("ordered_at", "due_at")}
+    quantity = rows.number_field(cols.get("quantity"), required=False)
+    if "quantity" in cols and cols["quantity"].columns:
+        column = cols["quantity"].columns[0]
+        rows.reject(pc.less(quantity, ZERO), "negative_quantity", column, lambda idx: [
+            f"{column} {x} is negative" for x in quantity.take(int64_array(idx)).to_pylist()])
+    return rows.output("work_orders", {
+        "line_id": rows.source(spec.line), "order_id": order_id, "product_code": rows.source(cols.get("product_code")),
+        **times, "quantity": quantity, "quantity_unit": constant(spec.quantity_unit, rows.n)})
+
+
+def build_shipments(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> pa.Table:
+    """A wide export's n-th shipment columns -> one row per shipment that has a quantity or a date;
+    a work order without shipments yet lands none (its row is still accepted)."""
+    order_id = rows.required_text(spec.columns["order_id"], "missing_order_id", "the work order id")
+    shipments = spec.shipments
+    parts = []
+    for number, (quantity_column, date_column) in enumerate(zip(shipments.quantity, shipments.shipped_at), start=1):
+        quantity = rows.numbers(quantity_column, required=False)
+        shipped = rows.timestamps((date_column,), spec, mapping, required=False)
+        rows.reject(pc.less(quantity, ZERO), "negative_quantity", quantity_column, lambda idx, q=quantity, c=quantity_column: [
+            f"{c} {x} is negative" for x in q.take(int64_array(idx)).to_pylist()])
+        parts.append((number, quantity, shipped))
+    tables = []
+    for number, quantity, shipped in parts:  # after every check, so a bad cell drops its whole row
+        keep = as_numpy(pc.or_(pc.is_valid(quantity), pc.is_valid(shipped))) & ~rows.bad
+        if not keep.any():
+            continue
+        selector = bool_array(keep)
+        count = int(keep.sum())
+        tables.append(pa.table({
+            "company_id": constant(rows.company_id, count), "order_id": order_id.filter(selector),
+            "shipment_no": pa.nulls(count, pa.int32()).fill_null(number), "shipped_at": shipped.filter(selector),
+            "quantity": quantity.filter(selector), "quantity_unit": constant(spec.quantity_unit, count),
+            "_source_row": rows.source_rows.filter(selector)}, schema=CONTENT_SCHEMAS["shipments"]))
+    if not tables:
+        return CONTENT_SCHEMAS["shipments"].empty_table()
+    table = pa.concat_tables(tables)
+    return table.take(pc.sort_indices(table, [("_source_row", "ascending"), ("shipment_no", "ascending")]))
+
+
 BUILDERS = {
     "sensor_readings": build_sensor_readings,
     "production_lots": build_production_lots,
     "quality_inspections": build_quality_inspections,
     "equipment_events": build_equipment_events,
+    "work_orders": build_work_orders,
+    "shipments": build_shipments,
 }

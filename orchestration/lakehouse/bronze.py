@@ -5,7 +5,12 @@ by company, record what happened to it:
 
 - the dataset table (`bronze/<dataset>`) holds its good rows, each with `_source_hash`;
 - `bronze/ingest_rejections` holds the rows (or the whole file) it could not use, with reasons;
-- `bronze/ingest_log` gets one row per file once both of the above are committed.
+- `bronze/ingest_log` gets one row per (file, mapping entry) once both of the above are committed.
+
+Exactly once means once per (file content, dataset entry): one file read by several mapping
+entries lands under each; the same bytes re-sent under another name are logged as a duplicate of
+the first file. The mapping version each was read under is recorded; a changed mapping re-reads a
+landed file only through `orchestration.ingest.retract --reingest`.
 
 A Delta commit is atomic, so after a crash at any point a re-run can tell, per table, whether
 that file's rows are already there and write only what is missing. A file is skipped only when
@@ -31,6 +36,7 @@ REJECTIONS_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("source_hash", pa.string()),
         ("dataset", pa.string()),
+        ("dataset_entry", pa.string()),  # the mapping entry that read the file (null: the file as a whole)
         ("row_number", pa.int64()),
         ("column_name", pa.string()),
         ("reason", pa.string()),
@@ -46,11 +52,15 @@ INGEST_LOG_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("source_hash", pa.string()),
         ("dataset", pa.string()),
-        ("status", pa.string()),  # ingested | partial | quarantined | duplicate
-        ("rows_landed", pa.int64()),
-        ("rows_rejected", pa.int64()),
+        ("dataset_entry", pa.string()),  # the mapping entry (`name:`); a file read by several has a row per entry
+        ("status", pa.string()),  # ingested | partial | quarantined | duplicate | retracted
+        ("source_rows", pa.int64()),  # data rows in the file = rows_landed + rows_rejected
+        ("rows_landed", pa.int64()),  # data rows accepted
+        ("rows_rejected", pa.int64()),  # data rows left out, each with its reason in ingest_rejections
+        ("bronze_rows", pa.int64()),  # rows written to the dataset table (a wide row gives one per sensor)
+        ("duplicate_of", pa.string()),  # status duplicate: the file whose identical content was landed first
         ("unmapped_columns", pa.string()),
-        ("mapping_version", pa.string()),  # sha256 of the client mapping used
+        ("mapping_version", pa.string()),  # first 16 hex of the sha256 of the client mapping used
         ("file_size_bytes", pa.int64()),
         ("file_modified_at", UTC_TS),
         ("ingested_at", UTC_TS),
@@ -99,6 +109,22 @@ class BronzeLake:
             columns=[column]
         )[column]
         return set(pc.unique(values).to_pylist()) - {None}
+
+    def pairs_in(self, name: str, company_id: str, columns: tuple[str, str]) -> set[tuple]:
+        """Distinct (a, b) pairs of two columns of one company's partition (a column the table
+        does not have yet reads as null)."""
+        table = self.open(name)
+        if table is None:
+            return set()
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)])
+        present = [c for c in columns if c in dataset.schema.names]
+        values = dataset.to_table(columns=present)
+        if values.num_rows == 0:
+            return set()
+        values = values.group_by(present).aggregate([])
+        firsts = values[columns[0]].to_pylist()
+        seconds = values[columns[1]].to_pylist() if columns[1] in present else [None] * len(firsts)
+        return set(zip(firsts, seconds))
 
     def logged_hashes(self, company_id: str) -> set[str]:
         return self.hashes_in(LOG_TABLE, company_id, "source_hash")
@@ -149,7 +175,8 @@ def conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def with_lineage(
-    rows: pa.Table, *, dataset: str, source_file: str, source_hash: str, ingested_at, run_id: str
+    rows: pa.Table, *, dataset: str, source_file: str, source_hash: str, ingested_at, run_id: str,
+    dataset_entry: str | None = None, mapping_version: str | None = None,
 ) -> pa.Table:
     n = rows.num_rows
     lineage = {
@@ -157,6 +184,8 @@ def with_lineage(
         "_source_hash": constant(source_hash, n, pa.string()),
         "_ingested_at": constant(ingested_at, n, UTC_TS),
         "_ingest_run_id": constant(run_id, n, pa.string()),
+        "_dataset_entry": constant(dataset_entry or dataset, n, pa.string()),
+        "_mapping_version": constant(mapping_version, n, pa.string()),
     }
     for name, values in lineage.items():
         rows = rows.append_column(name, values)

@@ -34,14 +34,22 @@ from orchestration.lakehouse.company_lock import company_lock
 
 @dataclass
 class FileOutcome:
+    """What happened to one landing file under one mapping entry."""
+
     source_file: str
     source_hash: str
     dataset: str | None
     status: str  # ingested | partial | quarantined | duplicate | already_ingested | changed (not logged: taken later)
-    rows_landed: int = 0
-    rows_rejected: int = 0
+    rows_landed: int = 0  # rows written to bronze (a wide row gives one per sensor)
+    rows_rejected: int = 0  # rejection records (rows or cells left out, each with its reason)
     unmapped_columns: list[str] = field(default_factory=list)
     first_problem: str | None = None
+    dataset_entry: str | None = None
+    source_rows: int = 0  # data rows in the file = source_rows_landed + source_rows_rejected
+    source_rows_landed: int = 0
+    source_rows_rejected: int = 0
+    duplicate_of: str | None = None
+    missing_columns: list[str] = field(default_factory=list)  # mapped, absent from a file that has the others
 
 
 @dataclass
@@ -87,6 +95,9 @@ def keep_in_quarantine(original: Path, quarantine_root: Path, company_id: str, d
     return target
 
 
+WHOLE_FILE = "(file)"  # the ledger entry of a file no mapping entry reads
+
+
 def ingest_company(company_id: str, files, *, bronze: BronzeLake, lock_dir: Path | None = None,
                    **options) -> CompanyIngestReport:
     """`_ingest_company` under the company's cross-process ingest lock (see company_lock.py): the
@@ -109,23 +120,24 @@ def _ingest_company(
     retry_quarantined: bool = False,
     now: datetime | None = None,
 ) -> CompanyIngestReport:
-    """Land the new files among `files`; files already in the ingest log are skipped.
+    """Land the new (file, mapping entry) pairs among `files`; pairs already in the ingest log are
+    skipped. Every entry whose glob matches a file reads it (one per-shot export can carry
+    readings, inspections, events and lots).
 
     A file quarantined whole is tried again when the client's mapping has changed since (the
     usual fix is in the mapping), or when `retry_quarantined` is set.
     """
     now = now or datetime.now(timezone.utc)
+    version = (mapping_version or mapping.version or "")[:16]
     report = CompanyIngestReport(company_id=company_id, run_id=run_id)
-    logged = _logged_files(bronze, company_id, mapping_version, retry_quarantined)
-    # content that was really processed (not merely recognised as a copy of something else)
-    logged_hashes = {digest for (_, digest), status in logged.items() if status != "duplicate"}
-    landed_hashes = {ds: None for ds in DATASETS}  # read lazily, only for datasets with new files
-    rejected_hashes = bronze.hashes_in(REJECTIONS_TABLE, company_id, "source_hash")
+    ledger = Ledger.read(bronze, company_id, version, retry_quarantined)
+    landed_pairs: dict[str, set | None] = {ds: None for ds in DATASETS}  # read lazily
+    rejected_pairs = bronze.pairs_in(REJECTIONS_TABLE, company_id, ("source_hash", "dataset_entry"))
 
     pending_rows: dict[str, list[pa.Table]] = defaultdict(list)
     pending_rejections: list[dict] = []
     pending_log: list[dict] = []
-    hashes_this_run: dict[str, str] = {}
+
     current_versions = None  # source_file -> hash of its latest landed version; read lazily
 
     for landing_file in sorted(files, key=lambda f: f.relative_path):
@@ -144,71 +156,144 @@ def _ingest_company(
             "file_modified_at": datetime.fromtimestamp(content.mtime, timezone.utc),
             "ingested_at": now,
             "ingest_run_id": run_id,
-            "mapping_version": mapping_version or None,
+            "mapping_version": version or None,
         }
-        if (rel, digest) in logged:
-            report.files.append(FileOutcome(rel, digest, None, "already_ingested"))
-            continue
-        if digest in logged_hashes or digest in hashes_this_run:
-            original = hashes_this_run.get(digest) or next(f for (f, d), st in logged.items() if d == digest and st != "duplicate")
-            report.files.append(FileOutcome(rel, digest, None, "duplicate", first_problem=f"same content as {original}"))
-            pending_log.append({**log_base, "dataset": None, "status": "duplicate", "rows_landed": 0,
-                                "rows_rejected": 0, "unmapped_columns": f"same content as {original}"})
-            continue
-        hashes_this_run[digest] = rel
         if current_versions is None:
             current_versions = _current_versions(bronze, company_id)
         if current_versions.get(rel, digest) != digest:  # the client re-sent this file with other content
             log_base["supersedes"] = current_versions[rel]
-
         within_company = rel.split("/", 1)[1] if "/" in rel else rel
-        spec = mapping.dataset_for(within_company)
-        dataset = spec.dataset if spec is not None else None
-        try:
-            if spec is None:
-                raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
-            parsed = parse_file(content.data, spec, mapping, relative_path=rel)
-        except FileRejected as rejected:
-            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
-            problem = _rejection_record(company_id, rel, digest, dataset, rejected, now, run_id)
-            if digest not in rejected_hashes:
-                pending_rejections.append(problem)
-            report.rejections.append(problem)
-            report.files.append(FileOutcome(rel, digest, dataset, "quarantined", first_problem=rejected.message))
-            pending_log.append({**log_base, "dataset": dataset, "status": "quarantined", "rows_landed": 0,
-                                "rows_rejected": 0, "unmapped_columns": None})
-            continue
+        for spec in mapping.datasets_for(within_company) or [None]:
+            dataset = spec.dataset if spec is not None else None
+            entry = spec.name if spec is not None else WHOLE_FILE
+            if ledger.is_done(rel, digest, entry, dataset):
+                report.files.append(FileOutcome(rel, digest, dataset, "already_ingested", dataset_entry=entry))
+                continue
+            original = ledger.first_file_with(digest, entry, dataset)
+            if original is not None and original != rel:
+                note = f"same content as {original}"
+                report.files.append(FileOutcome(rel, digest, dataset, "duplicate", first_problem=note,
+                                                dataset_entry=entry, duplicate_of=original))
+                pending_log.append({**log_base, "dataset": dataset, "dataset_entry": entry, "status": "duplicate",
+                                    "source_rows": 0, "rows_landed": 0, "rows_rejected": 0, "bronze_rows": 0,
+                                    "duplicate_of": original, "unmapped_columns": note})
+                continue
+            ledger.processing(rel, digest, entry)
+            try:
+                if spec is None:
+                    raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
+                parsed = parse_file(content.data, spec, mapping, relative_path=rel, now=now)
+            except FileRejected as rejected:
+                keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
+                problem = _rejection_record(company_id, rel, digest, dataset, rejected, now, run_id, entry)
+                if not _recorded(rejected_pairs, digest, entry):
+                    pending_rejections.append(problem)
+                report.rejections.append(problem)
+                report.files.append(FileOutcome(rel, digest, dataset, "quarantined", first_problem=rejected.message,
+                                                dataset_entry=entry))
+                pending_log.append({**log_base, "dataset": dataset, "dataset_entry": entry, "status": "quarantined",
+                                    "source_rows": None, "rows_landed": 0, "rows_rejected": 0, "bronze_rows": 0,
+                                    "unmapped_columns": None})
+                continue
 
-        rows = with_lineage(parsed.table, dataset=dataset, source_file=rel, source_hash=digest,
-                            ingested_at=now, run_id=run_id)
-        if landed_hashes[dataset] is None:
-            landed_hashes[dataset] = bronze.hashes_in(dataset, company_id, "_source_hash")
-        if digest not in landed_hashes[dataset]:
-            pending_rows[dataset].append(rows)
-        problems = [_rejection_record(company_id, rel, digest, dataset, r, now, run_id) for r in parsed.rejections]
-        if problems:
-            keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
-            if digest not in rejected_hashes:
-                pending_rejections.extend(problems)
-            report.rejections.extend(problems)
-        status = "partial" if problems else "ingested"
-        unmapped = list(parsed.unmapped_columns)
-        report.files.append(FileOutcome(rel, digest, dataset, status, rows.num_rows, len(problems), unmapped,
-                                        problems[0]["message"] if problems else None))
-        pending_log.append({**log_base, "dataset": dataset, "status": status, "rows_landed": rows.num_rows,
-                            "rows_rejected": len(problems), "unmapped_columns": ", ".join(unmapped) or None})
+            rows = with_lineage(parsed.table, dataset=dataset, source_file=rel, source_hash=digest,
+                                ingested_at=now, run_id=run_id, dataset_entry=entry, mapping_version=version or None)
+            if landed_pairs[dataset] is None:
+                landed_pairs[dataset] = bronze.pairs_in(dataset, company_id, ("_source_hash", "_dataset_entry"))
+            if not _recorded(landed_pairs[dataset], digest, entry):
+                pending_rows[dataset].append(rows)  # else: committed by a run that died before its log
+            problems = [_rejection_record(company_id, rel, digest, dataset, r, now, run_id, entry)
+                        for r in parsed.rejections]
+            if problems:
+                keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
+                if not _recorded(rejected_pairs, digest, entry):
+                    pending_rejections.extend(problems)
+                report.rejections.extend(problems)
+            status = "partial" if problems else "ingested"
+            unmapped = list(parsed.unmapped_columns)
+            report.files.append(FileOutcome(
+                rel, digest, dataset, status, rows.num_rows, len(problems), unmapped,
+                problems[0]["message"] if problems else None, entry, parsed.rows_read, parsed.rows_landed,
+                parsed.rows_rejected, missing_columns=list(parsed.missing_columns)))
+            pending_log.append({**log_base, "dataset": dataset, "dataset_entry": entry, "status": status,
+                                "source_rows": parsed.rows_read, "rows_landed": parsed.rows_landed,
+                                "rows_rejected": parsed.rows_rejected, "bronze_rows": rows.num_rows,
+                                "unmapped_columns": ", ".join(unmapped) or None})
 
     # Data first, then rejections, then the log: the log is the "done" mark (see bronze.py).
     for dataset, tables in pending_rows.items():
-        version = bronze.append(dataset, pa.concat_tables(tables))
-        if version is not None:
-            report.table_versions[dataset] = version
+        table_version = bronze.append(dataset, pa.concat_tables(tables))
+        if table_version is not None:
+            report.table_versions[dataset] = table_version
     if pending_rejections:
         report.table_versions[REJECTIONS_TABLE] = bronze.append(
             REJECTIONS_TABLE, rows_of(pending_rejections, REJECTIONS_SCHEMA))
     if pending_log:
         report.table_versions[LOG_TABLE] = bronze.append(LOG_TABLE, rows_of(pending_log, INGEST_LOG_SCHEMA))
     return report
+
+
+def _recorded(pairs: set, digest: str, entry: str) -> bool:
+    """Whether a table already holds this file content under this entry (rows written before
+    entries existed carry none and count for every entry)."""
+    return (digest, entry) in pairs or (digest, None) in pairs
+
+
+@dataclass
+class Ledger:
+    """What the ingest log says about one company's files, per (file, hash, mapping entry)."""
+
+    done: dict[tuple[str, str, str], str]  # (file, hash, entry) -> status
+    first_files: dict[tuple[str, str], str]  # (hash, entry) -> the file whose content was processed first
+
+    @classmethod
+    def read(cls, bronze: BronzeLake, company_id: str, mapping_version: str, retry_quarantined: bool) -> "Ledger":
+        """Everything logged counts as done, except whole-file quarantines that deserve another try
+        and files retracted since. Log rows written before entries existed (entry null) stand for
+        their dataset's entries."""
+        table = bronze.open(LOG_TABLE)
+        if table is None:
+            return cls({}, {})
+        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)])
+        wanted = ["source_file", "source_hash", "dataset", "dataset_entry", "status", "mapping_version", "ingested_at"]
+        rows = dataset.to_table(columns=[c for c in wanted if c in dataset.schema.names]).to_pylist()
+        rows.sort(key=lambda r: r["ingested_at"])
+        quarantined_under: dict[tuple, set] = {}
+        done: dict[tuple, str] = {}
+        first_files: dict[tuple, str] = {}
+        for row in rows:
+            entry = row.get("dataset_entry") or _legacy_entry(row.get("dataset"))
+            key = (row["source_file"], row["source_hash"], entry)
+            if row["status"] == "retracted":
+                done.pop(key, None)
+                quarantined_under.pop(key, None)
+                if first_files.get(key[1:]) == row["source_file"]:
+                    del first_files[key[1:]]
+                continue
+            if row["status"] == "quarantined":
+                quarantined_under.setdefault(key, set()).add(row["mapping_version"] or "")
+            else:
+                done[key] = row["status"]
+            if row["status"] != "duplicate":
+                first_files.setdefault(key[1:], row["source_file"])
+        for key, versions in quarantined_under.items():
+            if key not in done and not retry_quarantined and (mapping_version or "") in versions:
+                done[key] = "quarantined"
+        return cls(done, first_files)
+
+    def is_done(self, rel: str, digest: str, entry: str, dataset: str | None) -> bool:
+        return (rel, digest, entry) in self.done or (rel, digest, _legacy_entry(dataset)) in self.done
+
+    def first_file_with(self, digest: str, entry: str, dataset: str | None) -> str | None:
+        return self.first_files.get((digest, entry)) or self.first_files.get((digest, _legacy_entry(dataset)))
+
+    def processing(self, rel: str, digest: str, entry: str) -> None:
+        self.first_files.setdefault((digest, entry), rel)
+
+
+def _legacy_entry(dataset: str | None) -> str:
+    return f"(legacy) {dataset}" if dataset else WHOLE_FILE
+
 
 
 def _current_versions(bronze: BronzeLake, company_id: str) -> dict[str, str]:
@@ -227,35 +312,13 @@ def _current_versions(bronze: BronzeLake, company_id: str) -> dict[str, str]:
     return {name: digest for name, (_, digest) in latest.items()}
 
 
-def _logged_files(bronze: BronzeLake, company_id: str, mapping_version: str,
-                  retry_quarantined: bool) -> dict[tuple[str, str], str]:
-    """(file, hash) pairs that are done: everything logged, except whole-file quarantines that
-    deserve another try."""
-    table = bronze.open(LOG_TABLE)
-    if table is None:
-        return {}
-    logged = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
-        columns=["source_file", "source_hash", "status", "mapping_version"]).to_pylist()
-    quarantined_under: dict[tuple[str, str], set] = {}
-    done: dict[tuple[str, str], str] = {}
-    for row in logged:
-        key = (row["source_file"], row["source_hash"])
-        if row["status"] == "quarantined":
-            quarantined_under.setdefault(key, set()).add(row["mapping_version"] or "")
-        else:
-            done[key] = row["status"]
-    for key, versions in quarantined_under.items():
-        if key not in done and not retry_quarantined and (mapping_version or "") in versions:
-            done[key] = "quarantined"
-    return done
-
-
-def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id) -> dict:
+def _rejection_record(company_id, rel, digest, dataset, problem, now, run_id, entry=None) -> dict:
     return {
         "company_id": company_id,
         "source_file": rel,
         "source_hash": digest,
         "dataset": dataset,
+        "dataset_entry": entry,
         "row_number": problem.row,
         "column_name": problem.column,
         "reason": problem.reason,
@@ -292,5 +355,5 @@ def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path | str, q
             continue
         reports[company] = ingest_company(
             company, [f for f in scan.files if f.company_id == company], mapping=mapping,
-            bronze=bronze, quarantine_root=quarantine_root, run_id=run_id, mapping_version=file_sha256(mapping_file))
+            bronze=bronze, quarantine_root=quarantine_root, run_id=run_id)
     return reports
