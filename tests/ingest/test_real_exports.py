@@ -1,0 +1,244 @@
+"""Real client exports land whole and correct from one file, through the real ingest path.
+
+Expected numbers are computed from the values the fixture wrote (`real_exports.Export.rows`),
+never from the parser: per file and mapping entry, source rows = rows landed + rows rejected;
+readings in bronze = the filled, non-sentinel cells of accepted rows; labels and events beside them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import shutil
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+from real_exports import (
+    CNC_START,
+    COMPANY,
+    KAMP_SENSORS,
+    KAMP_SENTINEL,
+    Export,
+    cnc_no_clock,
+    extruder_plc,
+    kamp_die_casting,
+    kst_to_utc,
+    mapping_yaml,
+    melting_tank,
+    mes_work_orders,
+    number,
+    press_date_only,
+    seeds_with_fixture_tags,
+)
+
+from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.mapping import load_mapping
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
+from orchestration.lakehouse.landing_to_bronze import ingest_company
+
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+
+
+class Lake:
+    def __init__(self, root: Path, exports: list[Export]):
+        self.root = root
+        self.landing = root / "landing"
+        self.exports = exports
+        for export in exports:
+            export.write(self.landing)
+        self.seeds = seeds_with_fixture_tags(root / "seeds")
+        (root / "mappings").mkdir(parents=True, exist_ok=True)
+        self.mapping_file = root / "mappings" / f"{COMPANY}.yaml"
+        self.mapping_file.write_text(mapping_yaml(exports), encoding="utf-8")
+
+    def ingest(self, run_id: str = "run"):
+        mapping = load_mapping(self.mapping_file, seeds_dir=self.seeds)
+        files = [f for f in discover_landing(self.landing, {COMPANY}).files if f.company_id == COMPANY]
+        return ingest_company(COMPANY, files, mapping=mapping, bronze=BronzeLake(self.root / "bronze"),
+                              quarantine_root=self.root / "quarantine", run_id=run_id, now=NOW)
+
+    def table(self, name: str):
+        return DeltaTable(str(self.root / "bronze" / name)).to_pyarrow_table()
+
+    def rows(self, name: str, entry: str) -> list[dict]:
+        table = self.table(name)
+        return table.filter(pc.equal(table["_dataset_entry"], entry)).to_pylist()
+
+    def log(self) -> dict[str, dict]:
+        return {r["dataset_entry"]: r for r in self.table(LOG_TABLE).to_pylist()}
+
+    def rejections(self, entry: str) -> list[dict]:
+        return [r for r in self.table(REJECTIONS_TABLE).to_pylist() if r["dataset_entry"] == entry]
+
+
+def assert_reconciles(log: dict, entry: str, source_rows: int, rejected: int):
+    row = log[entry]
+    assert row["source_rows"] == source_rows, row
+    assert row["rows_landed"] + row["rows_rejected"] == row["source_rows"], row
+    assert row["rows_rejected"] == rejected, row
+
+
+def readings_by_cell(rows: list[dict]) -> dict[tuple[int, str], dict]:
+    return {(r["_source_row"], r["source_tag"]): r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def kamp_lake(tmp_path_factory):
+    export = kamp_die_casting()
+    lake = Lake(tmp_path_factory.mktemp("kamp"), [export])
+    report = lake.ingest()
+    return lake, export, report
+
+
+def test_kamp_per_shot_table_lands_as_four_datasets_from_one_file(kamp_lake):
+    lake, export, report = kamp_lake
+    entries = {f.dataset_entry: f.status for f in report.files}
+    assert entries == {"kamp_shots": "partial", "kamp_results": "partial", "kamp_states": "partial",
+                       "kamp_lots": "partial"}  # partial: the two junk dates
+    junk = export.notes["junk"]
+    good = [r for r in export.rows if r["_line"] not in junk]
+    log = lake.log()
+    for entry in entries:
+        assert_reconciles(log, entry, len(export.rows), len(junk))
+        rejected = lake.rejections(entry)
+        assert {(r["row_number"], r["reason"]) for r in rejected} == {(line, "implausible_timestamp") for line in junk}
+        assert all(str(junk[r["row_number"]]) in r["message"] for r in rejected)
+
+    # readings: every filled, non-sentinel cell of the accepted rows; none collapsed
+    sentinels, blanks = set(export.notes["sentinels"]), set(export.notes["blanks"])
+    expected = {(r["_line"], c) for r in good for c in KAMP_SENSORS if (r["_line"], c) not in sentinels | blanks}
+    readings = readings_by_cell(lake.rows("sensor_readings", "kamp_shots"))
+    assert set(readings) == expected
+    assert log["kamp_shots"]["bronze_rows"] == len(expected)
+    for r in random.Random(0).sample(good, 25):
+        when = kst_to_utc(dt.datetime.strptime(f"{r['date']} {r['time']}", "%Y-%m-%d %H:%M:%S"))
+        for column in ("molten_temp", "cast_pressure", "high_section_speed"):
+            if (r["_line"], column) in expected:
+                got = readings[(r["_line"], column)]
+                assert got["value"] == pytest.approx(float(r[column]))
+                assert (got["reading_ts"], got["sequence_id"], got["lot_id"]) == (when, r["count"], r["count"])
+    assert not any(v["value"] == float(KAMP_SENTINEL) for v in readings.values())
+
+    # labels, events and lots beside the readings, one per accepted shot
+    results = {r["_source_row"]: r for r in lake.rows("quality_inspections", "kamp_results")}
+    assert {line: r["result"] for line, r in results.items()} == \
+        {r["_line"]: "fail" if r["passorfail"] == "1" else "pass" for r in good}
+    assert all(results[r["_line"]]["lot_id"] == r["count"] for r in good)
+    events = {r["_source_row"]: r["event_type"] for r in lake.rows("equipment_events", "kamp_states")}
+    assert events == {r["_line"]: "run" if r["working"] == "가동" else "stop" for r in good}
+    lots = lake.rows("production_lots", "kamp_lots")
+    assert len(lots) == len(good)
+    assert {(x["quantity"], x["quantity_unit"]) for x in lots} == {(1.0, "ea")}
+    assert all(x["start_ts"] == x["end_ts"] for x in lots)
+
+
+def test_resent_copy_is_a_duplicate_of_the_first_file_for_every_entry(kamp_lake, tmp_path):
+    lake, export, _ = kamp_lake
+    copy_root = tmp_path / "copy"
+    shutil.copytree(lake.root, copy_root)
+    again = Lake.__new__(Lake)
+    again.__dict__.update(lake.__dict__, root=copy_root, landing=copy_root / "landing", seeds=copy_root / "seeds",
+                          mapping_file=copy_root / "mappings" / f"{COMPANY}.yaml")
+    original = again.landing / export.relative
+    shutil.copyfile(original, original.with_name("재전송_" + original.name))
+    before = again.table("sensor_readings").num_rows
+    report = again.ingest(run_id="resend")
+    duplicates = report.files_with_status("duplicate")
+    assert {d.dataset_entry for d in duplicates} == {"kamp_shots", "kamp_results", "kamp_states", "kamp_lots"}
+    assert {d.duplicate_of for d in duplicates} == {export.relative}
+    assert again.table("sensor_readings").num_rows == before
+    logged = [r for r in again.table(LOG_TABLE).to_pylist() if r["status"] == "duplicate"]
+    assert {r["duplicate_of"] for r in logged} == {export.relative} and len(logged) == 4
+
+
+def test_extruder_plc_log_with_blank_labels(tmp_path):
+    export = extruder_plc()
+    lake = Lake(tmp_path, [export])
+    report = lake.ingest()
+    blanks = set(export.notes["blank_results"])
+    log = lake.log()
+    assert_reconciles(log, "extruder_plc", len(export.rows), 0)
+    assert_reconciles(log, "extruder_results", len(export.rows), len(blanks))
+    assert {(r["row_number"], r["reason"]) for r in lake.rejections("extruder_results")} == \
+        {(line, "missing_result") for line in blanks}
+    readings = readings_by_cell(lake.rows("sensor_readings", "extruder_plc"))
+    assert len(readings) == len(export.rows) * 7  # the readings land whole, labels or not
+    for r in random.Random(1).sample(export.rows, 20):
+        got = readings[(r["_line"], "용융압력")]
+        assert got["value"] == pytest.approx(float(r["용융압력"]))
+        assert got["reading_ts"] == kst_to_utc(dt.datetime.strptime(r["일시"], "%Y %m %d %H:%M:%S"))
+        assert got["lot_id"] == r["LOT"]
+    results = lake.rows("quality_inspections", "extruder_results")
+    assert sum(x["result"] == "fail" for x in results) == sum(r["판정"] == "NG" for r in export.rows)
+    assert None not in {x["result"] for x in results}
+    assert {f.status for f in report.files} == {"ingested", "partial"}
+
+
+def test_press_log_with_date_only_timestamps_keeps_every_reading(tmp_path):
+    export = press_date_only()
+    lake = Lake(tmp_path, [export])
+    lake.ingest()
+    assert_reconciles(lake.log(), "press_log", len(export.rows), 0)
+    readings = lake.rows("sensor_readings", "press_log")
+    assert len(readings) == len(export.rows) * 3  # thousands per day share one timestamp
+    assert len({r["reading_ts"] for r in readings}) == 2
+    by_cell = readings_by_cell(readings)
+    for r in random.Random(2).sample(export.rows, 20):
+        assert by_cell[(r["_line"], "유압")]["value"] == pytest.approx(float(r["유압"]))
+        assert by_cell[(r["_line"], "유압")]["reading_ts"] == kst_to_utc(dt.datetime.fromisoformat(r["작업일자"]))
+
+
+def test_melting_tank_minute_log_with_unicode_header_variant(tmp_path):
+    export = melting_tank()
+    lake = Lake(tmp_path, [export])
+    report = lake.ingest()
+    assert_reconciles(lake.log(), "melt_log", len(export.rows), 0)
+    readings = readings_by_cell(lake.rows("sensor_readings", "melt_log"))
+    assert len(readings) == len(export.rows) * 3  # ℃ in the file matched °C in the mapping
+    assert not [f for f in report.files if f.missing_columns]
+    for r in random.Random(3).sample(export.rows, 20):
+        got = readings[(r["_line"], "용해온도(°C)")]
+        assert got["value"] == pytest.approx(float(r["용해온도(℃)"]))
+        assert got["lot_id"] == r["배치번호"]
+        assert got["reading_ts"] == kst_to_utc(dt.datetime.strptime(r["측정시간"], "%Y-%m-%d %H:%M"))
+    results = lake.rows("quality_inspections", "melt_results")
+    assert len(results) == len(export.rows)
+    assert sum(x["result"] == "fail" for x in results) == sum(r["품질판정"] == "NG" for r in export.rows)
+
+
+def test_cnc_log_without_clock_gets_relative_time_and_scale(tmp_path):
+    export = cnc_no_clock()
+    lake = Lake(tmp_path, [export])
+    lake.ingest()
+    assert_reconciles(lake.log(), "cnc_spindle", len(export.rows), 0)
+    readings = readings_by_cell(lake.rows("sensor_readings", "cnc_spindle"))
+    assert len(readings) == len(export.rows) * 4
+    for i, r in enumerate(export.rows):
+        if i % 97:
+            continue
+        got = readings[(r["_line"], "절삭유온도x10")]
+        assert got["value"] == pytest.approx(int(r["절삭유온도x10"]) / 10)
+        assert got["reading_ts"] == kst_to_utc(CNC_START + dt.timedelta(milliseconds=100 * i))
+
+
+def test_mes_work_orders_with_quoted_thousands_and_ten_shipment_columns(tmp_path):
+    export = mes_work_orders()
+    lake = Lake(tmp_path, [export])
+    lake.ingest()
+    log = lake.log()
+    assert_reconciles(log, "mes_orders", len(export.rows), 0)
+    assert_reconciles(log, "mes_shipments", len(export.rows), 0)
+    orders = {o["order_id"]: o for o in lake.rows("work_orders", "mes_orders")}
+    assert len(orders) == len(export.rows)
+    shipments = {(s["order_id"], s["shipment_no"]): s for s in lake.rows("shipments", "mes_shipments")}
+    expected = {(r["작업지시번호"], n): r for r in export.rows for n in range(1, 11) if r[f"{n}차출하수량"]}
+    assert set(shipments) == set(expected)
+    for r in export.rows[:50]:
+        order = orders[r["작업지시번호"]]
+        assert order["quantity"] == number(r["지시수량"]) and order["quantity_unit"] == "ea"
+        assert order["due_at"] == kst_to_utc(dt.datetime.fromisoformat(r["납기일"]))
+    for (order_id, n), r in list(expected.items())[:50]:
+        assert shipments[(order_id, n)]["quantity"] == number(r[f"{n}차출하수량"])
+        assert shipments[(order_id, n)]["shipped_at"] == kst_to_utc(dt.datetime.fromisoformat(r[f"{n}차출하일"]))
