@@ -109,6 +109,13 @@ class IngestConfig(dg.Config):
         "folder, e.g. 'sensors/*20261103*' for one day or 'qc/검사_20261103.csv' for one file. Empty: all "
         "new files. Files already ingested are still skipped (exactly once).",
     )
+    retract_files: str = Field(
+        default="",
+        description="Before ingesting, retract this company's already-landed files matching a glob on the path "
+        "under its folder (e.g. 'kamp/2019*.csv'): their rows leave every bronze table (a logged Delta delete, "
+        "recorded in the ledger; the originals stay in landing and quarantine), and this run ingests them "
+        "again under the current mapping. The same as `python -m orchestration.ingest.retract --reingest`.",
+    )
 
 
 @dg.multi_asset(
@@ -146,6 +153,8 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
     if config.only_files:
         context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
     bronze = lake.bronze_lake()
+    if config.retract_files:
+        retract_matching(context, bronze, company_id, config.retract_files)
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=bronze,
         quarantine_root=lake.quarantine, run_id=context.run.run_id,
@@ -224,6 +233,19 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
                 ][:50]) or "no new files"),
             },
         )
+
+
+def retract_matching(context: dg.AssetExecutionContext, bronze, company_id: str, pattern: str) -> None:
+    from orchestration.lakehouse.retraction import files_in_ledger, retract_file
+
+    matching = [f for f in files_in_ledger(bronze, company_id) if fnmatch.fnmatch(f.split("/", 1)[1], pattern)]
+    if not matching:
+        context.log.warning(f"{company_id}: no landed file matches retract_files {pattern!r}")
+    for source_file in matching:
+        result = retract_file(company_id, source_file, bronze=bronze, run_id=context.run.run_id,
+                              reason=f"retract_files {pattern!r} in run {context.run.run_id}")
+        context.log.info(f"{company_id}: retracted {source_file} ({result.total_deleted} bronze rows deleted, "
+                         f"entries {', '.join(result.entries)}); it is ingested again in this run")
 
 
 def _markdown_table(rows: list[dict]) -> str:

@@ -384,9 +384,11 @@ def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
     specs, names = [], {}
     for i, entry in enumerate(datasets):
         spec = _dataset_spec(check, f"datasets[{i}]", entry, timezone, vocabulary)
-        # default names are stable while entries of *other* datasets are added or removed
-        default = spec.dataset if kinds.count(spec.dataset) == 1 else \
-            f"{spec.dataset}#{kinds[:i + 1].count(spec.dataset)}"
+        # default names stay stable when entries are appended: the first of a dataset is `<dataset>`,
+        # later ones `<dataset>#2`, `#3`... (the name is part of the exactly-once key: name entries
+        # explicitly before reordering them)
+        ordinal_ = kinds[:i + 1].count(spec.dataset)
+        default = spec.dataset if ordinal_ == 1 else f"{spec.dataset}#{ordinal_}"
         name = check.text(f"datasets[{i}] ({spec.dataset}).name", entry.get("name", default))
         if name in names:
             check.fail(f"datasets[{i}] ({spec.dataset}).name", f"{name!r} is already the name of datasets[{names[name]}]; "

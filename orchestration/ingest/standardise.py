@@ -228,8 +228,8 @@ class _Rows:
             outside = pc.or_(outside, pc.greater(utc, pa.scalar(latest, utc.type)))
         window = f"{ts.not_before} .. {'(any later date)' if future_allowed else f'{latest:%Y-%m-%d %H:%M} UTC'}"
         self.reject(outside, "implausible_timestamp", label, lambda idx: [
-            f"{label} {v!r} is outside the plausible window {window} (a historical backfill widens it with "
-            f"timestamp.not_before in the mapping)" for v in texts(idx)])
+            f"{label} {v.removesuffix('.000000')!r} is outside the plausible window {window} (a historical backfill "
+            f"widens it with timestamp.not_before in the mapping)" for v in texts(idx)])
 
     def numbers(self, name: str, *, required: bool, missing_reason: str = "missing_value",
                 sentinels: tuple[float, ...] = ()) -> pa.Array:

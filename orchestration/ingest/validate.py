@@ -1,15 +1,21 @@
 """Check a client's mapping against a sample file before anything lands. Writes nothing.
 
     python -m orchestration.ingest.validate <company_id> <file> [--clients-dir DIR] [--rows N]
+                                            [--bronze DIR_OR_URI] [--dataset D | --entry NAME]
 
-Prints the dataset the file matches, the encoding, the columns found / mapped / unmapped /
-missing, the first standardised rows and the row rejections grouped by reason. Exit code 0: the
-file would land (maybe partially); 1: it would be quarantined whole; 2: the mapping is broken.
+Reports, per mapping entry that reads the file, everything ingest would do: the encoding, the
+columns found / mapped / unmapped / missing (a warning when a mapped column is absent from a file
+that has the others), the first standardised rows, the row rejections grouped by reason (blank
+required cells, out-of-window dates...), rows that repeat a timestamp without a `sequence:` column,
+and whether the ledger (bronze/ingest_log) already holds the same content, i.e. ingest would skip
+it as a duplicate. Exit code 0: the file would land (maybe partially, or be skipped as a
+duplicate); 1: an entry would quarantine it whole; 2: the mapping is broken.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -32,19 +38,28 @@ def path_within_company(file: Path, company_id: str) -> str:
     return file.name
 
 
-def find_spec(mapping: ClientMapping, file: Path, dataset: str | None):
+def find_specs(mapping: ClientMapping, file: Path, dataset: str | None = None, entry: str | None = None):
+    """The entries that read the file, and the path their globs see."""
     within = path_within_company(file, mapping.company_id)
+    if entry:  # --entry: that entry, whatever the file's name
+        return [s for s in mapping.datasets if s.name == entry], within
     if dataset:  # --dataset: the first entry of that dataset, whatever the file's name
-        return next((s for s in mapping.datasets if s.dataset == dataset), None), within
-    spec = mapping.dataset_for(within)
-    if spec is None:  # a sample kept outside the landing layout: match the globs' file-name part
+        return [s for s in mapping.datasets if s.dataset == dataset][:1], within
+    specs = mapping.datasets_for(within)
+    if not specs:  # a sample kept outside the landing layout: match the globs' file-name part
         from orchestration.ingest.mapping import glob_to_regex
 
-        spec = next((s for s in mapping.datasets if glob_to_regex(s.files.rsplit("/", 1)[-1]).fullmatch(file.name)),
-                    None)
-        if spec is not None:
-            within = f"{spec.files.rsplit('/', 1)[0]}/{file.name}" if "/" in spec.files else file.name
-    return spec, within
+        specs = [s for s in mapping.datasets if glob_to_regex(s.files.rsplit("/", 1)[-1]).fullmatch(file.name)]
+        if specs:
+            first = specs[0].files
+            within = f"{first.rsplit('/', 1)[0]}/{file.name}" if "/" in first else file.name
+            specs = [s for s in specs if s.matches(within)] or specs[:1]
+    return specs, within
+
+
+def find_spec(mapping: ClientMapping, file: Path, dataset: str | None):
+    specs, within = find_specs(mapping, file, dataset)
+    return (specs[0] if specs else None), within
 
 
 def format_table(rows: list[dict], columns: list[str]) -> str:
@@ -74,9 +89,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def validate(company_id: str, file: Path, *, clients_dir: Path, rows: int = 10, dataset: str | None = None,
-             out=sys.stdout) -> int:
-    from orchestration.ingest.standardise import parse_file
-
+             entry: str | None = None, bronze=None, out=sys.stdout) -> int:
     say = lambda text="": print(text, file=out)
     mapping_file = clients_dir / "mappings" / f"{company_id}.yaml"
     try:
@@ -87,18 +100,52 @@ def validate(company_id: str, file: Path, *, clients_dir: Path, rows: int = 10, 
     if not file.is_file():
         say(f"no such file: {file}")
         return EXIT_QUARANTINED
-    spec, within = find_spec(mapping, file, dataset)
-    say(f"mapping      {mapping_file}")
+    specs, within = find_specs(mapping, file, dataset, entry)
+    say(f"mapping      {mapping_file}  (version {mapping.version})")
     say(f"file         {file}  ({file.stat().st_size:,} bytes; seen as {within!r})")
-    if spec is None:
+    if not specs:
         say(f"QUARANTINED  unmapped_file: the file matches none of the dataset globs: "
             f"{', '.join(s.files for s in mapping.datasets)}")
         return EXIT_QUARANTINED
-    say(f"dataset      {spec.dataset}  (files: {spec.files!r}, format {spec.format}"
-        f"{', layout ' + spec.layout if spec.layout else ''})")
-    relative = f"{company_id}/{within}"
+    if len(specs) > 1:
+        say(f"entries      {len(specs)} mapping entries read this file: {', '.join(s.name for s in specs)}")
+    ledger = _ledger(bronze, company_id)
+    data = file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    codes = [_validate_entry(say, mapping, spec, data, digest, f"{company_id}/{within}", rows, ledger)
+             for spec in specs]
+    return max(codes)
+
+
+def _ledger(bronze, company_id: str):
+    """The company's ingest ledger, when there is a bronze lake to read (else None)."""
+    from orchestration.lakehouse.bronze import BronzeLake
+    from orchestration.lakehouse.landing_to_bronze import Ledger
+
+    if bronze is None:
+        bronze = settings.bronze_uri() or settings.lake_root() / "bronze"
     try:
-        parsed = parse_file(file, spec, mapping, relative_path=relative)
+        return Ledger.read(BronzeLake(bronze), company_id, "", False)
+    except Exception:  # no lake here yet, or one we cannot read: validate still checks the file
+        return None
+
+
+def _validate_entry(say, mapping: ClientMapping, spec, data: bytes, digest: str, relative: str, rows: int,
+                    ledger) -> int:
+    from orchestration.ingest.standardise import parse_file
+
+    say()
+    say(f"entry        {spec.name}: dataset {spec.dataset}  (files: {spec.files!r}, format {spec.format}"
+        f"{', layout ' + spec.layout if spec.layout else ''})")
+    if ledger is not None:
+        first = ledger.first_file_with(digest, spec.name, spec.dataset)
+        if first == relative:
+            say(f"LANDED       the ledger already holds this file for entry {spec.name}: ingest would skip it")
+        elif first is not None:
+            say(f"DUPLICATE    the ledger already holds this content for entry {spec.name}, from {first}: "
+                f"ingest would skip it (status duplicate, duplicate_of {first})")
+    try:
+        parsed = parse_file(data, spec, mapping, relative_path=relative)
     except FileRejected as rejected:
         where = "".join([f" row {rejected.row}" if rejected.row else "",
                          f" column {rejected.column!r}" if rejected.column else ""])
@@ -112,14 +159,25 @@ def validate(company_id: str, file: Path, *, clients_dir: Path, rows: int = 10, 
     say(f"  unmapped   {', '.join(parsed.unmapped_columns) or 'none'}"
         + ("   (kept in the file, not loaded: add them to the mapping if they matter)" if parsed.unmapped_columns else ""))
     say(f"  missing    {', '.join(parsed.missing_columns) or 'none'}")
+    if parsed.missing_columns:
+        say(f"WARNING      mapped column(s) {', '.join(map(repr, parsed.missing_columns))} are not in this file "
+            f"(header names are compared after NFKC, without spaces, case-insensitively); their values would not load")
     landed = parsed.table.num_rows
     say(f"rows         {parsed.rows_read} data rows read -> {landed} standard rows, "
         f"{len(parsed.rejections)} rejected")
+    say(f"             source rows {parsed.rows_read} = {parsed.rows_landed} landed + {parsed.rows_rejected} rejected")
+    repeated = repeated_timestamps(parsed.table) if spec.dataset == "sensor_readings" and spec.sequence is None else None
+    if repeated:
+        count, example, times = repeated
+        say(f"timestamps   {count} rows repeat a timestamp of the same equipment (e.g. {_cell(example)}: {times} rows) "
+            f"and there is no `sequence:` column: every row is kept as a distinct reading, in file order; map the "
+            f"shot/cycle/sample id as `sequence:` if the file has one")
     say()
     if landed:
         say(f"first {min(rows, landed)} standardised rows ({spec.dataset}, timestamps UTC):")
         preview = parsed.table.slice(0, rows).to_pylist()
-        say(format_table(preview, [c for c in parsed.table.column_names if c != "company_id"]))
+        say(format_table(preview, [c for c in parsed.table.column_names if c != "company_id"
+                                   and any(r.get(c) is not None for r in preview)]))
         say()
     if parsed.rejections:
         grouped = defaultdict(list)
@@ -132,9 +190,27 @@ def validate(company_id: str, file: Path, *, clients_dir: Path, rows: int = 10, 
                 say(f"    row {item.row}, column {item.column}: {item.message}")
         say()
     verdict = "LANDS PARTIALLY" if parsed.rejections else "LANDS"
-    say(f"{verdict}  {landed} rows would land in bronze/{spec.dataset}"
+    say(f"{verdict}  {landed} rows would land in bronze/{spec.dataset} (entry {spec.name})"
         + (f"; {len(parsed.rejections)} rejection(s) would go to bronze/ingest_rejections" if parsed.rejections else ""))
     return EXIT_LANDS
+
+
+def repeated_timestamps(readings) -> tuple[int, object, int] | None:
+    """Rows (source rows, not readings) sharing (equipment, reading time) with another row: the
+    count, the most repeated time and how many rows carry it."""
+    import pyarrow.compute as pc
+
+    if readings.num_rows == 0:
+        return None
+    per_row = readings.select(["equipment_id", "reading_ts", "_source_row"]).group_by(
+        ["equipment_id", "reading_ts", "_source_row"]).aggregate([])
+    counts = per_row.group_by(["equipment_id", "reading_ts"]).aggregate([("_source_row", "count")])
+    repeated = counts.filter(pc.greater(counts["_source_row_count"], 1))
+    if repeated.num_rows == 0:
+        return None
+    top = pc.index(repeated["_source_row_count"], pc.max(repeated["_source_row_count"])).as_py()
+    return (pc.sum(repeated["_source_row_count"]).as_py(), repeated["reading_ts"][top].as_py(),
+            repeated["_source_row_count"][top].as_py())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,9 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients-dir", type=Path, default=None, help="default: $CLIENTS_DIR or ./clients")
     parser.add_argument("--rows", type=int, default=10, help="standardised rows to show (default 10)")
     parser.add_argument("--dataset", default=None, help="read the file as this dataset, whatever its name")
+    parser.add_argument("--entry", default=None, help="read the file with this mapping entry (its name:)")
+    parser.add_argument("--bronze", default=None, help="the bronze lake whose ledger is checked for duplicates "
+                        "(default: $BRONZE_URI or $LAKE_ROOT/bronze)")
     args = parser.parse_args(argv)
     return validate(args.company_id, args.file, clients_dir=args.clients_dir or settings.clients_dir(),
-                    rows=args.rows, dataset=args.dataset)
+                    rows=args.rows, dataset=args.dataset, entry=args.entry, bronze=args.bronze)
 
 
 if __name__ == "__main__":

@@ -285,6 +285,10 @@ class Ledger:
         return (rel, digest, entry) in self.done or (rel, digest, _legacy_entry(dataset)) in self.done
 
     def first_file_with(self, digest: str, entry: str, dataset: str | None) -> str | None:
+        """The file this content was first processed from under this entry; for a file no entry
+        reads (a copy re-sent under a name the globs miss), under any entry."""
+        if entry == WHOLE_FILE:
+            return next((f for (d, _), f in self.first_files.items() if d == digest), None)
         return self.first_files.get((digest, entry)) or self.first_files.get((digest, _legacy_entry(dataset)))
 
     def processing(self, rel: str, digest: str, entry: str) -> None:

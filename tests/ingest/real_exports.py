@@ -20,10 +20,19 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+
+from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.mapping import load_mapping
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
+from orchestration.lakehouse.landing_to_bronze import ingest_company
+
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "dbt_project" / "seeds"
 COMPANY = "REAL-01"
 KST = dt.timezone(dt.timedelta(hours=9))
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)  # landing time of the tests' ingests
 
 # Tags and units the fixtures need; added to a private copy of the seeds when the repository's
 # vocabulary does not have them yet (quantity, si unit, plausible range).
@@ -389,6 +398,40 @@ def mes_work_orders(seed: int = 6, orders: int = 400) -> Export:
 
 
 ALL_EXPORTS = (kamp_die_casting, extruder_plc, press_date_only, melting_tank, cnc_no_clock, mes_work_orders)
+
+
+class Lake:
+    """A private lake (landing, bronze, quarantine, mapping, seeds) holding some exports."""
+
+    def __init__(self, root: Path, exports: list[Export]):
+        self.root = root
+        self.landing = root / "landing"
+        self.exports = exports
+        for export in exports:
+            export.write(self.landing)
+        self.seeds = seeds_with_fixture_tags(root / "seeds")
+        (root / "mappings").mkdir(parents=True, exist_ok=True)
+        self.mapping_file = root / "mappings" / f"{COMPANY}.yaml"
+        self.mapping_file.write_text(mapping_yaml(exports), encoding="utf-8")
+
+    def ingest(self, run_id: str = "run"):
+        mapping = load_mapping(self.mapping_file, seeds_dir=self.seeds)
+        files = [f for f in discover_landing(self.landing, {COMPANY}).files if f.company_id == COMPANY]
+        return ingest_company(COMPANY, files, mapping=mapping, bronze=BronzeLake(self.root / "bronze"),
+                              quarantine_root=self.root / "quarantine", run_id=run_id, now=NOW)
+
+    def table(self, name: str):
+        return DeltaTable(str(self.root / "bronze" / name)).to_pyarrow_table()
+
+    def rows(self, name: str, entry: str) -> list[dict]:
+        table = self.table(name)
+        return table.filter(pc.equal(table["_dataset_entry"], entry)).to_pylist()
+
+    def log(self) -> dict[str, dict]:
+        return {r["dataset_entry"]: r for r in self.table(LOG_TABLE).to_pylist()}
+
+    def rejections(self, entry: str) -> list[dict]:
+        return [r for r in self.table(REJECTIONS_TABLE).to_pylist() if r["dataset_entry"] == entry]
 
 
 def mapping_yaml(exports: list[Export]) -> str:

@@ -79,6 +79,37 @@ def test_glob_double_star_spans_folders():
         (lambda d: d["datasets"][0].update(colour="red"), "colour", "unknown key"),
         (lambda d: d.update(company_id="OTHER"), "company_id", "does not match the file name"),
         (lambda d: d.update(datasets=[]), "datasets", "non-empty list"),
+        # the keys for real exports
+        (lambda d: d["datasets"][1].update(name="sensor_readings"), "datasets[1] (sensor_readings).name",
+         "already the name of datasets[0]"),
+        (lambda d: d["datasets"][0].update(sequence={"value": "x"}), "sequence", "one column of the file"),
+        (lambda d: d["datasets"][2].update(lot="LOT"), "lot", "only for sensor_readings"),
+        (lambda d: d["datasets"][0]["sensors"]["압력"].update(scale="x10"), "sensors.압력.scale", "expected a number"),
+        (lambda d: d["datasets"][0]["sensors"]["압력"].update(scale=0), "sensors.압력.scale", "erase every value"),
+        (lambda d: d["datasets"][0]["sensors"]["압력"].update(missing=["n/a"]), "sensors.압력.missing[0]",
+         "expected a number"),
+        (lambda d: d["datasets"][0].update(missing_values="-1"), "missing_values[0]", "expected a number"),
+        (lambda d: d["datasets"][2].update(quantity_unit="pcs"), "quantity_unit", "unknown quantity unit 'pcs'"),
+        (lambda d: d["datasets"][0].update(quantity_unit="kg"), "quantity_unit", "only for production_lots"),
+        (lambda d: d["datasets"][3]["columns"].update(quantity={"value": "many"}), "columns.quantity.value",
+         "not a number"),
+        (lambda d: d["datasets"][0]["timestamp"].update(not_before="yesterday"), "timestamp.not_before",
+         "expected a date"),
+        (lambda d: d["datasets"][0]["timestamp"].update(relative={"interval": 0.1, "start": "x"}),
+         "timestamp.relative", "either has a timestamp column or relative time"),
+        (lambda d: (d["datasets"][0]["timestamp"].pop("columns"),
+                    d["datasets"][0]["timestamp"].update(relative={"interval": 0.1})),
+         "timestamp.relative", "exactly one of start"),
+        (lambda d: (d["datasets"][0]["timestamp"].pop("columns"),
+                    d["datasets"][0]["timestamp"].update(relative={"interval": -1, "start": "2024"})),
+         "timestamp.relative.interval", "seconds between two samples"),
+        (lambda d: (d["datasets"][0]["timestamp"].pop("columns"),
+                    d["datasets"][0]["timestamp"].update(relative={"interval": 1, "start_from_file_name": "x"})),
+         "timestamp.relative.start_from_file_name", "exactly one (group)"),
+        (lambda d: d["datasets"].append({"dataset": "shipments", "files": "mes/*.csv", "columns": {"order_id": "A"},
+                                         "timestamp": {"format": "%Y-%m-%d"},
+                                         "shipments": {"count": 10, "quantity": "출하수량"}}),
+         "shipments.quantity", "needs {n} or {nth}"),
     ],
 )
 def test_bad_mapping_names_file_and_key(tmp_path, mutate, key, words):
@@ -89,6 +120,39 @@ def test_bad_mapping_names_file_and_key(tmp_path, mutate, key, words):
     assert message.startswith(str(path))
     assert key in message, message
     assert words in message, message
+
+
+def test_new_keys_have_defaults_and_names(tmp_path):
+    acme = load_mapping(write_mapping(tmp_path, ACME_MAPPING))
+    assert [d.name for d in acme.datasets] == ["sensor_readings", "sensor_readings#2", "production_lots",
+                                               "production_lots#2", "quality_inspections", "equipment_events"]
+    assert len(acme.version) == 16
+    wide = acme.datasets[0]
+    assert (wide.sequence, wide.lot, wide.missing_values, wide.timestamp.relative) == (None, None, (), None)
+    assert (wide.sensors["압력"].scale, wide.sensors["압력"].offset) == (1.0, 0.0)
+    assert acme.datasets[2].quantity_unit == "ea"
+
+
+def test_several_entries_read_one_file(tmp_path):
+    document = yaml.safe_load(ACME_MAPPING)
+    qc = dict(document["datasets"][4], name="qc_again", files="qc/*.csv")
+    document["datasets"].append(qc)
+    acme = load_mapping(write_mapping(tmp_path, yaml.safe_dump(document, allow_unicode=True)))
+    assert [s.name for s in acme.datasets_for("qc/a.csv")] == ["quality_inspections", "qc_again"]
+
+
+def test_ordinal_shipment_columns(tmp_path):
+    text = ACME_MAPPING + """\
+  - dataset: shipments
+    files: "mes/orders_*.csv"
+    timestamp: {format: "%Y-%m-%d"}
+    columns: {order_id: Order}
+    shipments: {count: 3, quantity: "{nth} shipment qty", shipped_at: "{nth} shipment date"}
+    quantity_unit: kg
+"""
+    spec = load_mapping(write_mapping(tmp_path, text)).datasets[-1]
+    assert spec.shipments.quantity == ("1st shipment qty", "2nd shipment qty", "3rd shipment qty")
+    assert spec.quantity_unit == "kg"
 
 
 def test_yaml_booleans_as_labels_are_refused(tmp_path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import shutil
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -20,7 +19,7 @@ from real_exports import (
     COMPANY,
     KAMP_SENSORS,
     KAMP_SENTINEL,
-    Export,
+    Lake,
     cnc_no_clock,
     extruder_plc,
     kamp_die_casting,
@@ -30,47 +29,9 @@ from real_exports import (
     mes_work_orders,
     number,
     press_date_only,
-    seeds_with_fixture_tags,
 )
 
-from orchestration.ingest.landing import discover_landing
-from orchestration.ingest.mapping import load_mapping
-from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
-from orchestration.lakehouse.landing_to_bronze import ingest_company
-
-NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
-
-
-class Lake:
-    def __init__(self, root: Path, exports: list[Export]):
-        self.root = root
-        self.landing = root / "landing"
-        self.exports = exports
-        for export in exports:
-            export.write(self.landing)
-        self.seeds = seeds_with_fixture_tags(root / "seeds")
-        (root / "mappings").mkdir(parents=True, exist_ok=True)
-        self.mapping_file = root / "mappings" / f"{COMPANY}.yaml"
-        self.mapping_file.write_text(mapping_yaml(exports), encoding="utf-8")
-
-    def ingest(self, run_id: str = "run"):
-        mapping = load_mapping(self.mapping_file, seeds_dir=self.seeds)
-        files = [f for f in discover_landing(self.landing, {COMPANY}).files if f.company_id == COMPANY]
-        return ingest_company(COMPANY, files, mapping=mapping, bronze=BronzeLake(self.root / "bronze"),
-                              quarantine_root=self.root / "quarantine", run_id=run_id, now=NOW)
-
-    def table(self, name: str):
-        return DeltaTable(str(self.root / "bronze" / name)).to_pyarrow_table()
-
-    def rows(self, name: str, entry: str) -> list[dict]:
-        table = self.table(name)
-        return table.filter(pc.equal(table["_dataset_entry"], entry)).to_pylist()
-
-    def log(self) -> dict[str, dict]:
-        return {r["dataset_entry"]: r for r in self.table(LOG_TABLE).to_pylist()}
-
-    def rejections(self, entry: str) -> list[dict]:
-        return [r for r in self.table(REJECTIONS_TABLE).to_pylist() if r["dataset_entry"] == entry]
+from orchestration.lakehouse.bronze import LOG_TABLE
 
 
 def assert_reconciles(log: dict, entry: str, source_rows: int, rejected: int):

@@ -1,0 +1,97 @@
+"""Take one landing file's rows back out of bronze, and read it again under the current mapping.
+
+After a mapping fix (a wrong unit, a missed column, a scale factor), the file's rows are removed
+from every bronze table with a Delta delete (a logged commit: `DeltaTable.history()` shows it, with
+the predicate), its earlier rejections likewise, and the ledger gets one `retracted` row per mapping
+entry that had read it. The ledger is append-only: what was landed when, and that it was retracted,
+stays visible. The original file stays in landing and in quarantine. With `reingest`, the file is
+then ingested again, in the same company lock, exactly as a new file would be.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from deltalake import CommitProperties
+
+from orchestration.ingest.bronze_schemas import DATASETS
+from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_TABLE, BronzeLake, rows_of
+from orchestration.lakehouse.company_lock import company_lock
+
+
+@dataclass
+class Retraction:
+    company_id: str
+    source_file: str
+    rows_deleted: dict[str, int] = field(default_factory=dict)  # bronze table -> rows removed
+    entries: list[str] = field(default_factory=list)  # mapping entries whose ledger rows were retracted
+    reingest: object | None = None  # the CompanyIngestReport of the re-ingest, when asked for
+
+    @property
+    def total_deleted(self) -> int:
+        return sum(self.rows_deleted.values())
+
+
+def retract_file(company_id: str, source_file: str, *, bronze: BronzeLake, run_id: str, reason: str = "",
+                 lock_dir: Path | None = None, reingest_with: dict | None = None,
+                 now: datetime | None = None) -> Retraction:
+    """Remove `source_file` (landing path `<company_id>/...`) from bronze; `reingest_with`: the
+    keyword arguments of an ingest (`files`, `mapping`, `quarantine_root`...) to run right after,
+    under the same lock."""
+    from orchestration.lakehouse.landing_to_bronze import _ingest_company
+
+    now = now or datetime.now(timezone.utc)
+    result = Retraction(company_id, source_file)
+    with company_lock(lock_dir or Path(bronze.root).parent / "locks", company_id):
+        log = bronze.open(LOG_TABLE)
+        logged = [] if log is None else [
+            r for r in log.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+                columns=["source_file", "source_hash", "dataset", "dataset_entry", "status", "ingested_at"]).to_pylist()
+            if r["source_file"] == source_file]
+        if not logged:
+            raise LookupError(f"{company_id}: {source_file} is not in the ingest log; nothing to retract")
+        commit = CommitProperties(custom_metadata={"retraction": "landing file", "company_id": company_id,
+                                                   "source_file": source_file, "reason": reason, "run_id": run_id})
+        for name, column in [(d, "_source_file") for d in DATASETS] + [(REJECTIONS_TABLE, "source_file")]:
+            table = bronze.open(name)
+            if table is None:
+                continue
+            metrics = table.delete(f"company_id = {_sql(company_id)} AND {column} = {_sql(source_file)}",
+                                   commit_properties=commit)
+            result.rows_deleted[name] = int(metrics.get("num_deleted_rows", 0))
+        latest: dict[tuple, dict] = {}
+        for row in sorted(logged, key=lambda r: r["ingested_at"]):
+            latest[(row["source_hash"], row.get("dataset_entry") or row["dataset"])] = row
+        records = []
+        for (digest, entry), row in latest.items():
+            if row["status"] == "retracted":
+                continue
+            result.entries.append(entry)
+            records.append({"company_id": company_id, "source_file": source_file, "source_hash": digest,
+                            "dataset": row["dataset"], "dataset_entry": row.get("dataset_entry"),
+                            "status": "retracted", "source_rows": 0, "rows_landed": 0, "rows_rejected": 0,
+                            "bronze_rows": 0, "ingested_at": now, "ingest_run_id": run_id,
+                            "unmapped_columns": f"retracted ({reason or 'no reason given'}): "
+                                                f"{result.rows_deleted.get(row['dataset'], 0)} bronze rows deleted"})
+        if records:
+            bronze.append(LOG_TABLE, rows_of(records, INGEST_LOG_SCHEMA))
+        if reingest_with is not None:  # a later instant, so the ledger orders the re-ingest after the retraction
+            result.reingest = _ingest_company(company_id, bronze=bronze, run_id=run_id,
+                                              now=now + timedelta(microseconds=1), **reingest_with)
+    return result
+
+
+def files_in_ledger(bronze: BronzeLake, company_id: str) -> list[str]:
+    """The landing paths (`<company_id>/...`) the company's ledger knows."""
+    log = bronze.open(LOG_TABLE)
+    if log is None:
+        return []
+    names = log.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+        columns=["source_file"])["source_file"]
+    return sorted(set(names.to_pylist()) - {None})
+
+
+def _sql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
