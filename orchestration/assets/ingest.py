@@ -154,7 +154,7 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
     bronze = lake.bronze_lake()
     if config.retract_files:
-        retract_matching(context, bronze, company_id, config.retract_files)
+        retract_matching(context, bronze, lake.quarantine, company_id, config.retract_files)
     report = ingest_company(
         company_id, files, mapping=mapping, bronze=bronze,
         quarantine_root=lake.quarantine, run_id=context.run.run_id,
@@ -235,14 +235,15 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         )
 
 
-def retract_matching(context: dg.AssetExecutionContext, bronze, company_id: str, pattern: str) -> None:
+def retract_matching(context: dg.AssetExecutionContext, bronze, quarantine_root, company_id: str, pattern: str) -> None:
     from orchestration.lakehouse.retraction import files_in_ledger, retract_file
 
     matching = [f for f in files_in_ledger(bronze, company_id) if fnmatch.fnmatch(f.split("/", 1)[1], pattern)]
     if not matching:
         context.log.warning(f"{company_id}: no landed file matches retract_files {pattern!r}")
     for source_file in matching:
-        result = retract_file(company_id, source_file, bronze=bronze, run_id=context.run.run_id,
+        result = retract_file(company_id, source_file, bronze=bronze, quarantine_root=quarantine_root,
+                              run_id=context.run.run_id,
                               reason=f"retract_files {pattern!r} in run {context.run.run_id}")
         context.log.info(f"{company_id}: retracted {source_file} ({result.total_deleted} bronze rows deleted, "
                          f"entries {', '.join(result.entries)}); it is ingested again in this run")

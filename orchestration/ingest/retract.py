@@ -63,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         files = [f for f in scan.files if f.relative_path == source_file]
         if not files:
             print(f"{source_file} is not (or no longer) in the landing area; retracting without re-ingest")
-        reingest_with = {"files": files, "mapping": mapping, "quarantine_root": lake / "quarantine",
-                         "mapping_version": mapping.version} if files else None
+        reingest_with = {"files": files, "mapping": mapping, "mapping_version": mapping.version} if files else None
     try:
-        result = retract_file(args.company_id, source_file, bronze=bronze, run_id=f"retract-{uuid.uuid4().hex[:8]}",
-                              reason=args.reason, reingest_with=reingest_with)
+        result = retract_file(args.company_id, source_file, bronze=bronze, quarantine_root=lake / "quarantine",
+                              run_id=f"retract-{uuid.uuid4().hex[:8]}", reason=args.reason,
+                              reingest_with=reingest_with)
     except LookupError as error:
         print(error)
         return 1

@@ -34,17 +34,17 @@ class Retraction:
         return sum(self.rows_deleted.values())
 
 
-def retract_file(company_id: str, source_file: str, *, bronze: BronzeLake, run_id: str, reason: str = "",
-                 lock_dir: Path | None = None, reingest_with: dict | None = None,
+def retract_file(company_id: str, source_file: str, *, bronze: BronzeLake, quarantine_root: Path, run_id: str,
+                 reason: str = "", lock_dir: Path | None = None, reingest_with: dict | None = None,
                  now: datetime | None = None) -> Retraction:
-    """Remove `source_file` (landing path `<company_id>/...`) from bronze; `reingest_with`: the
-    keyword arguments of an ingest (`files`, `mapping`, `quarantine_root`...) to run right after,
-    under the same lock."""
+    """Remove `source_file` (landing path `<company_id>/...`) from bronze, under the company's ingest
+    lock (the one `ingest_company` takes); `reingest_with`: the keyword arguments of an ingest
+    (`files`, `mapping`...) to run right after, under the same lock."""
     from orchestration.lakehouse.landing_to_bronze import _ingest_company
 
     now = now or datetime.now(timezone.utc)
     result = Retraction(company_id, source_file)
-    with company_lock(lock_dir or Path(bronze.root).parent / "locks", company_id):
+    with company_lock(lock_dir or Path(quarantine_root).parent / "locks", company_id):
         log = bronze.open(LOG_TABLE)
         logged = [] if log is None else [
             r for r in log.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
@@ -78,8 +78,8 @@ def retract_file(company_id: str, source_file: str, *, bronze: BronzeLake, run_i
         if records:
             bronze.append(LOG_TABLE, rows_of(records, INGEST_LOG_SCHEMA))
         if reingest_with is not None:  # a later instant, so the ledger orders the re-ingest after the retraction
-            result.reingest = _ingest_company(company_id, bronze=bronze, run_id=run_id,
-                                              now=now + timedelta(microseconds=1), **reingest_with)
+            result.reingest = _ingest_company(company_id, bronze=bronze, quarantine_root=quarantine_root,
+                                              run_id=run_id, now=now + timedelta(microseconds=1), **reingest_with)
     return result
 
 
