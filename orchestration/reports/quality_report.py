@@ -129,7 +129,8 @@ def _inventory(con, company_id: str) -> dict:
         where r.company_id = ? group by all order by r.equipment_id, r.source_tag
         """, [company_id]).df()
     files = con.execute(
-        "select count(*) as files, coalesce(sum(rows_rejected), 0) as rows_rejected from main.fct_landing_files "
+        "select count(distinct (source_file, source_hash)) as files, coalesce(sum(rows_rejected), 0) as rows_rejected "
+        "from main.fct_landing_files "
         "where company_id = ?", [company_id]).fetchall()[0]
     return {
         "datasets": [

@@ -131,8 +131,21 @@ PROFILES: dict[str, IndustryProfile] = {
 }
 
 
+# KSIC codes (dbt_project/seeds/industries.csv) -> the plant profile closest to it: the code
+# itself, else its longest listed prefix (a class falls back to its group, then its division).
+KSIC_PROFILES = {"10": "food", "11": "food", "20": "cosmetics", "21": "cosmetics", "26": "semiconductor",
+                 "28": "battery", "22": "auto_parts", "24": "auto_parts", "25": "auto_parts", "29": "auto_parts",
+                 "30": "auto_parts"}
+
+
 def profile_for(industry: str) -> IndustryProfile:
-    return PROFILES.get(industry, PROFILES["cosmetics"])
+    code = str(industry)
+    if code in PROFILES:
+        return PROFILES[code]
+    for length in range(len(code), 1, -1):
+        if code[:length] in KSIC_PROFILES:
+            return PROFILES[KSIC_PROFILES[code[:length]]]
+    return PROFILES["cosmetics"]
 
 
 def level_for(profile: IndustryProfile, tag: str) -> tuple[float, float]:

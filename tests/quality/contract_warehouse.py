@@ -84,9 +84,9 @@ def build_contract_warehouse(path: Path, *, defects: bool) -> Planted:
         sp = at(1, 12)
         readings.loc[(readings.source_tag == "T-01") & (readings.reading_ts == sp), "value"] += 80
         planted.spike = ("OVEN-02", "T-01", sp)
-        # out of range: MIX-01:P-01 at 9000 kPa for 10 readings 15:00-15:09 KST day 2 (max 5000)
+        # out of range: MIX-01:P-01 at 400 MPa for 10 readings 15:00-15:09 KST day 2 (max 300 MPa)
         o0, o1 = at(1, 15), at(1, 15, 9)
-        readings.loc[(readings.source_tag == "P-01") & readings.reading_ts.between(o0, o1), "value"] = 9000.0
+        readings.loc[(readings.source_tag == "P-01") & readings.reading_ts.between(o0, o1), "value"] = 400000.0
         planted.out_of_range = ("MIX-01", "P-01", o0, o1)
 
     readings = readings.sort_values(["equipment_id", "source_tag", "reading_ts"]).reset_index(drop=True)

@@ -81,9 +81,9 @@ def append(bronze: Path, name: str, rows: list[dict], schema: pa.Schema) -> None
 def land_first_batch(bronze: Path) -> None:
     append(bronze, "companies", [
         {"company_id": COS, "name_ko": "청주뷰티랩(주)", "name_en": "Cheongju Beauty Lab", "region": "cheongju",
-         "industry": "cosmetics", "size_band": "small", "cohort_year": 2026, "registry_loaded_at": T1},
+         "industry": "20423", "size_band": "small", "cohort_year": 2026, "registry_loaded_at": T1},
         {"company_id": BAT, "name_ko": "진천셀텍(주)", "name_en": "Jincheon Celltech", "region": "jincheon",
-         "industry": "battery", "size_band": "medium", "cohort_year": 2025, "registry_loaded_at": T1},
+         "industry": "28202", "size_band": "medium", "cohort_year": 2025, "registry_loaded_at": T1},
     ], REGISTRY_SCHEMAS["companies"])
     append(bronze, "support_stages", [
         {"company_id": COS, "stage": "consulting", "started": date(2026, 3, 2), "completed": date(2026, 4, 10),
@@ -165,8 +165,8 @@ def land_second_batch(bronze: Path) -> None:
         # a re-export committed with an older ingest time than the row it collides with: loses
         reading(COS, "E1", "온도(°F)", "TEMP", 59.0, "degF", utc(2026, 10, 4, 15, 0, 0), again, 3,
                 T2 - timedelta(minutes=30)),
-        # implausible (> 400 degC) in this batch: the incremental build's tests see it and warn
-        reading(BAT, "E9", "T-03", "TEMP", 950.0, "degC", utc(2026, 10, 4, 3, 2), f"{BAT}/plc/b.csv", 2, T3),
+        # implausible (> 1800 degC, hotter than molten steel) in this batch: the incremental build's tests see it and warn
+        reading(BAT, "E9", "T-03", "TEMP", 1950.0, "degC", utc(2026, 10, 4, 3, 2), f"{BAT}/plc/b.csv", 2, T3),
     ], bronze_schema("sensor_readings"))
     append(bronze, "ingest_log", [log(COS, day2, "sensor_readings", 2, at=T3), log(COS, late, "sensor_readings", 1, at=T3),
                                   log(COS, again, "sensor_readings", 2, at=T3)], INGEST_LOG_SCHEMA)
@@ -300,9 +300,9 @@ def test_defect_labels_map_to_standard_codes(con):
 
 
 def test_dimensions_and_freshness(con):
-    assert con.execute("select region_name_ko, industry_name_ko, current_stage, current_stage_name_ko "
-                       "from dim_company where company_id = ?", [COS]).fetchall() == [
-        ("청주시", "화장품", "collection", "데이터 수집")]
+    assert con.execute("select region_name_ko, industry_name_ko, industry_division_code, programme_group_ko, "
+                       "current_stage, current_stage_name_ko from dim_company where company_id = ?", [COS]).fetchall() == [
+        ("청주시", "화장품 제조업", "20", "융합바이오", "collection", "데이터 수집")]
     assert con.execute("select day_name_ko, iso_week from dim_date where date_kst = ?",
                        [date(2026, 10, 5)]).fetchall() == [("월요일", 41)]
     assert con.execute("select equipment_id from dim_equipment order by 1").fetchall() == [("E1",), ("E9",)]
@@ -384,7 +384,7 @@ def test_dbt_tests_ran_warning_on_the_orphan_inspection(warehouses):
     assert not by_status.get("error") and not by_status.get("fail"), by_status
     warned = by_status.get("warn", [])
     assert any("relationships_fct_quality_inspections_lot_key" in w for w in warned), warned
-    assert any("plausible_range" in w for w in warned), warned  # 950 degC > 400, in the newest batch
+    assert any("plausible_range" in w for w in warned), warned  # 1950 degC > 1800, in the newest batch
     assert sum(1 for r in results if r["unique_id"].startswith("unit_test.")) >= 2
     assert len(by_status.get("pass", [])) > 50
     json.dumps(results)  # plain JSON artifact

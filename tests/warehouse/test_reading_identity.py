@@ -33,12 +33,19 @@ CONTRACT_COLUMNS = (("sequence_id", pa.string()), ("lot_id", pa.string()), ("_da
                     ("_mapping_version", pa.string()))
 
 
-def sensor_schema() -> pa.Schema:
-    schema = bronze_schema("sensor_readings")
-    for name, type_ in CONTRACT_COLUMNS:
+LEDGER_COLUMNS = (("dataset_entry", pa.string()), ("source_rows", pa.int64()), ("bronze_rows", pa.int64()),
+                  ("duplicate_of", pa.string()))
+
+
+def with_columns(schema: pa.Schema, columns) -> pa.Schema:
+    for name, type_ in columns:
         if name not in schema.names:
             schema = schema.append(pa.field(name, type_))
     return schema
+
+
+def sensor_schema() -> pa.Schema:
+    return with_columns(bronze_schema("sensor_readings"), CONTRACT_COLUMNS)
 
 
 def readings(file: str, equipment: str, times: list[datetime], ingested_at: datetime, *, sequences=None,
@@ -81,11 +88,18 @@ def append(bronze: Path, name: str, rows: list[dict], schema: pa.Schema) -> None
                     partition_by=["company_id"], schema_mode="merge")
 
 
-def log(file: str, landed: int, at: datetime) -> dict:
+def log(file: str, source_rows: int, at: datetime, rejected: int = 0) -> dict:
+    """The ledger row of a wide export of `source_rows` data rows, two sensor columns each."""
     return {"company_id": COMPANY, "source_file": file, "source_hash": f"sha-{Path(file).stem.split('_')[0]}",
-            "dataset": "sensor_readings", "status": "ingested", "rows_landed": landed, "rows_rejected": 0,
-            "unmapped_columns": None, "mapping_version": "m1", "file_size_bytes": 100,
-            "file_modified_at": at - timedelta(minutes=5), "ingested_at": at, "ingest_run_id": "t"}
+            "dataset": "sensor_readings", "dataset_entry": "sensor_readings", "status": "partial" if rejected else "ingested",
+            "source_rows": source_rows, "rows_landed": source_rows - rejected, "rows_rejected": rejected,
+            "bronze_rows": 2 * (source_rows - rejected), "duplicate_of": None, "unmapped_columns": None,
+            "mapping_version": "m1", "file_size_bytes": 100, "file_modified_at": at - timedelta(minutes=5),
+            "ingested_at": at, "ingest_run_id": "t"}
+
+
+def log_schema() -> pa.Schema:
+    return with_columns(INGEST_LOG_SCHEMA, LEDGER_COLUMNS)
 
 
 PRESS, TANK1, TANK2, SHOTS_FILE = (f"{COMPANY}/press/20261005.csv", f"{COMPANY}/tank/20261005.csv",
@@ -100,16 +114,17 @@ def land_first(bronze: Path) -> int:
         REGISTRY_SCHEMAS["companies"])
     batch = press_log(PRESS, T1) + tank_log(TANK1, datetime(2026, 10, 5, 1, tzinfo=UTC), T1) + shot_table(SHOTS_FILE, T1)
     append(bronze, "sensor_readings", batch, sensor_schema())
-    append(bronze, "ingest_log", [log(PRESS, PRESS_ROWS * 2, T1), log(TANK1, TANK_MINUTES * 20, T1),
-                                  log(SHOTS_FILE, SHOTS * 2, T1)], INGEST_LOG_SCHEMA)
+    append(bronze, "ingest_log", [log(PRESS, PRESS_ROWS, T1), log(TANK1, TANK_MINUTES * TANK_ROWS_PER_MINUTE, T1),
+                                  log(SHOTS_FILE, SHOTS, T1)], log_schema())
     return len(batch)
 
 
 def land_second(bronze: Path) -> int:
     batch = press_log(RESENT, T2) + tank_log(TANK2, datetime(2026, 10, 6, 1, tzinfo=UTC), T2)
     append(bronze, "sensor_readings", batch, sensor_schema())
-    append(bronze, "ingest_log", [log(RESENT, PRESS_ROWS * 2, T2), log(TANK2, TANK_MINUTES * 20, T2)],
-           INGEST_LOG_SCHEMA)
+    # the second tank file had 7 more rows, rejected by the ingest (blank values)
+    append(bronze, "ingest_log", [log(RESENT, PRESS_ROWS, T2),
+                                  log(TANK2, TANK_MINUTES * TANK_ROWS_PER_MINUTE + 7, T2, rejected=7)], log_schema())
     return len(batch)
 
 
@@ -172,3 +187,23 @@ def test_incremental_builds_equal_a_full_rebuild(built):
     from test_incremental_day import assert_same_marts
 
     assert_same_marts(built["warehouse"].path, built["full"].path)
+
+
+def test_landing_files_reconcile_rows_and_readings(con):
+    files = con.execute(
+        "select source_file, status, source_rows, rows_landed, rows_rejected, readings_landed, readings_in_warehouse "
+        "from fct_landing_files order by source_file").fetchall()
+    tank = TANK_MINUTES * TANK_ROWS_PER_MINUTE
+    assert files == [
+        (PRESS, "ingested", PRESS_ROWS, PRESS_ROWS, 0, 2 * PRESS_ROWS, 0),  # every reading re-sent by RESENT
+        (RESENT, "ingested", PRESS_ROWS, PRESS_ROWS, 0, 2 * PRESS_ROWS, 2 * PRESS_ROWS),
+        (SHOTS_FILE, "ingested", SHOTS, SHOTS, 0, 2 * SHOTS, 2 * SHOTS),
+        (TANK1, "ingested", tank, tank, 0, 2 * tank, 2 * tank),
+        (TANK2, "partial", tank + 7, tank, 7, 2 * tank, 2 * tank),
+    ]
+    assert all(source == landed + rejected for _, _, source, landed, rejected, _, _ in files)
+    # readings in the warehouse = readings landed - true duplicates (the re-sent press log)
+    landed, kept = con.execute(
+        "select sum(readings_landed), sum(readings_in_warehouse) from fct_landing_files").fetchone()
+    assert kept == con.execute("select count(*) from fct_sensor_readings").fetchone()[0]
+    assert landed - kept == 2 * PRESS_ROWS

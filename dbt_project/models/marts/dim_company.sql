@@ -7,7 +7,8 @@ regions as (
 ),
 
 industries as (
-    select industry_code, name_ko, name_en from {{ ref('industries') }}
+    select industry_code, name_ko, name_en, division_code, programme_group, programme_group_ko
+    from {{ ref('dim_industry') }}
 ),
 
 stage_names as (
@@ -36,6 +37,9 @@ final as (
         cast(c.industry_code as varchar) as industry_code,
         cast(i.name_ko as varchar) as industry_name_ko,
         cast(i.name_en as varchar) as industry_name_en,
+        cast(i.division_code as varchar) as industry_division_code,
+        cast(i.programme_group as varchar) as programme_group,
+        cast(i.programme_group_ko as varchar) as programme_group_ko,
         cast(c.size_band as varchar) as size_band,
         cast(c.cohort_year as integer) as cohort_year,
         cast(s.stage_code as varchar) as current_stage,

@@ -5,7 +5,7 @@ with companies as (
         trim(name_ko) as name_ko,
         trim(name_en) as name_en,
         lower(trim(region)) as region_code,
-        lower(trim(industry)) as industry_code,
+        lower(trim(industry)) as industry_code,  -- a KSIC code (text: '10', '20423')
         lower(trim(size_band)) as size_band,
         cast(cohort_year as integer) as cohort_year,
         cast(registry_loaded_at as timestamptz) as registry_loaded_at
