@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import yaml
 
+from orchestration import settings
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS
 from orchestration.lakehouse.bronze import BronzeLake
 
@@ -98,6 +101,7 @@ def _company(entry: dict, where: str, seen: set[str]) -> Company:
         raise RegistryError(f"{where}: company_id {entry['company_id']} is listed twice")
     if entry["region"] not in REGIONS:
         raise RegistryError(f"{where} ({entry['company_id']}): region {entry['region']!r} is not one of {REGIONS}")
+    entry = {**entry, "industry": _industry(entry["industry"], f"{where} ({entry['company_id']})")}
     stages = tuple(entry.get("stages") or ())
     for stage in stages:
         if not isinstance(stage, dict) or stage.get("stage") not in STAGES:
@@ -109,6 +113,24 @@ def _company(entry: dict, where: str, seen: set[str]) -> Company:
         raise RegistryError(f"{where} ({entry['company_id']}): delivery_cadence {cadence!r} is not one of "
                             f"{tuple(CADENCES)}")
     return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts, delivery_cadence=cadence)
+
+
+@lru_cache(maxsize=1)
+def industry_codes() -> dict[str, str]:
+    """KSIC code -> Korean name, from the industries seed (the warehouse's dim_industry)."""
+    with open(settings.SEEDS_DIR / "industries.csv", encoding="utf-8", newline="") as handle:
+        return {row["industry_code"]: row["name_ko"] for row in csv.DictReader(handle)}
+
+
+def _industry(value, where: str) -> str:
+    # YAML reads an unquoted 25 as a number; the code is text either way ('10', '20423')
+    code = str(value).strip()
+    if code not in industry_codes():
+        divisions = ", ".join(c for c in industry_codes() if len(c) == 2)
+        raise RegistryError(f"{where}: industry {value!r} is not a KSIC code of dbt_project/seeds/industries.csv "
+                            f"(manufacturing divisions {divisions}, or a finer code listed there, e.g. 20423 "
+                            f"화장품 제조업, 2432 비철금속 주조업)")
+    return code
 
 
 def _shifts(entries, where: str) -> tuple[dict, ...]:

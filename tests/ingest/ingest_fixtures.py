@@ -84,9 +84,9 @@ datasets:
 
 REGISTRY = """\
 companies:
-  - {company_id: ACME, name_ko: 에이크미(주), name_en: Acme Co., region: cheongju, industry: cosmetics,
+  - {company_id: ACME, name_ko: 에이크미(주), name_en: Acme Co., region: cheongju, industry: "20423",
      size_band: small, cohort_year: 2026}
-  - {company_id: BETA, name_ko: 베타식품, name_en: Beta Foods, region: jincheon, industry: food,
+  - {company_id: BETA, name_ko: 베타식품, name_en: Beta Foods, region: jincheon, industry: "10",
      size_band: micro, cohort_year: 2026}
 """
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.lakehouse.registry import RegistryError, load_registry, registry_tables
+from orchestration.lakehouse.registry import RegistryError, load_registry, read_registry, registry_tables
 
 COMPANY = """companies:
   - company_id: CJ-BAT-09
     name_ko: (주)테스트셀
     name_en: Test Cell Co., Ltd.
     region: cheongju
-    industry: battery
+    industry: "28202"
     size_band: small
     cohort_year: 2026
 """
@@ -63,3 +63,17 @@ def test_shifts_that_do_not_cover_the_day_once_are_refused_with_the_company_name
     with pytest.raises(RegistryError) as error:
         load_registry(registry(tmp_path, "    shifts:\n" + shifts))
     assert "CJ-BAT-09" in str(error.value) and message in str(error.value)
+
+
+def test_industries_are_ksic_codes_and_an_unknown_one_names_the_company(tmp_path):
+    path = tmp_path / "registry.yaml"
+    path.write_text(COMPANY.replace('industry: "28202"', "industry: 25"), encoding="utf-8")
+    assert load_registry(path)[0].industry == "25"  # an unquoted division number is read as its code
+    path.write_text(COMPANY.replace('industry: "28202"', "industry: battery"), encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"CJ-BAT-09.*industry 'battery' is not a KSIC code"):
+        load_registry(path)
+    second = COMPANY.split("\n", 1)[1].replace("CJ-BAT-09", "CJ-BAT-10")
+    path.write_text(COMPANY.replace('industry: "28202"', "industry: 35") + second, encoding="utf-8")
+    registry = read_registry(path)  # the faulty entry fails only its own company
+    assert [c.company_id for c in registry.companies] == ["CJ-BAT-10"]
+    assert "industry 35" in registry.problems["CJ-BAT-09"]
