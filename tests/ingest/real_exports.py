@@ -107,13 +107,13 @@ def _fmt(value: float, digits: int = 1) -> str:
 
 KAMP_SENSORS = {  # column -> (tag, unit, mean, spread, digits)
     "molten_temp": ("TEMP", "degC", 720, 8, 0),
-    "facility_operation_cycleTime": ("DURATION", "s", 121, 3, 0),
-    "production_cycletime": ("DURATION", "s", 123, 3, 0),
-    "low_section_speed": ("VELOCITY", "m/s", 0.11, 0.01, 3),
-    "high_section_speed": ("VELOCITY", "m/s", 2.2, 0.2, 2),
+    "facility_operation_cycleTime": ("CYCLE_TIME", "s", 121, 3, 0),
+    "production_cycletime": ("CYCLE_TIME", "s", 123, 3, 0),
+    "low_section_speed": ("LIN_SPEED", "m/s", 0.11, 0.01, 3),
+    "high_section_speed": ("LIN_SPEED", "m/s", 2.2, 0.2, 2),
     "molten_volume": ("WEIGHT", "kg", 84, 5, 0),
     "cast_pressure": ("PRES", "MPa", 62, 3, 0),
-    "biscuit_thickness": ("LENGTH", "mm", 50, 4, 0),
+    "biscuit_thickness": ("THICKNESS", "mm", 50, 4, 0),
     "upper_mold_temp1": ("TEMP", "degC", 200, 15, 0),
     "upper_mold_temp2": ("TEMP", "degC", 190, 15, 0),
     "lower_mold_temp1": ("TEMP", "degC", 210, 15, 0),
