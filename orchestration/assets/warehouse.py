@@ -13,6 +13,7 @@ import dagster as dg
 from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration.process_lifetime import bind_to_run
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.warehouse.bronze_handover import hand_over_bronze
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
@@ -63,6 +64,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                      warehouse: WarehouseResource, config: WarehouseBuildConfig):
+    bind_to_run()  # a killed run worker takes this step and its dbt child with it
     with warehouse.file.rebuild() as build:
         handed_over = hand_over_bronze(build, lake.bronze)
         context.log.info("bronze hand-over: " + (", ".join(
