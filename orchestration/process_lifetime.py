@@ -19,15 +19,23 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
+def _libc_prctl():
+    # Looked up once, before any fork: `die_with_parent` also runs between fork and exec, where
+    # loading a library could deadlock on a lock another thread held.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()
+
+
 def die_with_parent() -> bool:
     """Ask the kernel to SIGKILL this process when the thread that started it exits."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+    return _PRCTL is not None and _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
 
 
 def bind_to_run() -> None:
