@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 
 from orchestration.ingest.mapping import DatasetSpec, canonical_header
 from orchestration.ingest.rejections import FileRejected, Rejection
+from orchestration.ingest.limits import InputLimits, input_limits
 from orchestration.ingest.timestamps import KOREAN_MERIDIEM
 
 SNIFF_BYTES = 1 << 16
@@ -31,6 +32,10 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls / encrypted .xlsx
 CP949_FAMILY = {"cp949", "euc_kr", "johab", "iso2022_kr"}
+# Control characters no text cell may hold (tab, newline and carriage return may: quoted cells).
+CONTROL_BYTES = bytes(range(0x00, 0x09)) + b"\x0b\x0c" + bytes(range(0x0e, 0x20)) + b"\x7f"
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+CONTROL_PATTERN = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]"
 
 
 @dataclass
@@ -99,7 +104,16 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
                            f"is blank", rel, row=spec.header_row)
     raw_names = next(csv.reader([header_line], delimiter=spec.delimiter))
     header = canonical_header([name.strip() for name in raw_names], wanted)
+    limits = input_limits()
+    if len(header) > limits.max_columns:
+        raise FileRejected("too_many_columns", f"{rel}: the header has {len(header)} columns, more than the "
+                           f"limit of {limits.max_columns} (INGEST_MAX_COLUMNS)", rel, row=spec.header_row)
     body = data[header_end:]
+    # Lines beyond the line limit are left out as rows of their own (blanked, so every other line
+    # keeps its number); any line beyond the cell limit means some cell may be, checked per cell below.
+    long_lines = _long_lines(body, min(limits.max_line_bytes, limits.max_cell_bytes))
+    body, line_rejections = _blank_long_lines(body, [s for s in long_lines if s[1] - s[0] > limits.max_line_bytes],
+                                              spec.header_row, rel, limits)
     if not body[:SNIFF_BYTES].strip() and not body.strip():
         raise FileRejected("header_only", f"{rel}: header on line {spec.header_row} but no data rows", rel)
 
@@ -166,7 +180,100 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
         table = pa.table({name: _decode_column(table[name], codec, name in (timestamp_columns or ()), source_rows,
                                                rel, name, encoding)
                           if pa.types.is_binary(table[name].type) else table[name] for name in table.column_names})
-    return RawFile(table, header, source_rows, encoding, rejections)
+    table, source_rows, cell_rejections = reject_bad_cells(table, source_rows, rel, limits,
+                                                           check_length=bool(long_lines))
+    return RawFile(table, header, source_rows, encoding, line_rejections + rejections + cell_rejections)
+
+
+def _long_lines(body: bytes, limit: int) -> list[tuple[int, int]]:
+    """(start, end) of every line longer than `limit` bytes. Such a line covers a whole aligned
+    window of limit/2 bytes without a newline, so only one search per window is needed (memchr:
+    a 200 MB export costs a few hundred short searches, not a scan in Python)."""
+    window = max(1, limit // 2)
+    spans: list[tuple[int, int]] = []
+    size, low = len(body), 0
+    while low < size:
+        if body.find(b"\n", low, min(low + window, size)) != -1:
+            low += window
+            continue
+        start = body.rfind(b"\n", 0, low) + 1
+        end = body.find(b"\n", low)
+        end = size if end == -1 else end
+        if end - start > limit:
+            spans.append((start, end))
+        low = (end // window + 1) * window
+    return spans
+
+
+def _blank_long_lines(body: bytes, spans: list[tuple[int, int]], header_row: int, rel: str,
+                      limits: InputLimits) -> tuple[bytes, list[Rejection]]:
+    if not spans:
+        return body, []
+    pieces, rejections, previous = [], [], 0
+    for start, end in spans:
+        line = header_row + body.count(b"\n", 0, start) + 1
+        rejections.append(Rejection("line_too_long", f"line {line} is {end - start:,} bytes long, more than the limit "
+                                    f"of {limits.max_line_bytes:,} (INGEST_MAX_LINE_BYTES)", rel, line, None))
+        pieces.append(body[previous:start])
+        previous = end
+    pieces.append(body[previous:])
+    return b"".join(pieces), rejections
+
+
+def _text_chunks(column: pa.ChunkedArray):
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary
+        if pa.types.is_string(chunk.type) or pa.types.is_binary(chunk.type) or pa.types.is_large_string(chunk.type) \
+                or pa.types.is_large_binary(chunk.type):
+            yield chunk
+
+
+def _may_hold_control_bytes(column: pa.ChunkedArray) -> bool:
+    """Cheap test on the column's value bytes (one C pass); the exact cells are looked up only when true."""
+    for chunk in _text_chunks(column):
+        data = chunk.buffers()[2]
+        if data is not None and data.size and data.to_pybytes().translate(None, NOT_CONTROL):
+            return True
+    return False
+
+
+def reject_bad_cells(table: pa.Table, source_rows: pa.Array, rel: str, limits: InputLimits,
+                     check_length: bool = True) -> tuple[pa.Table, pa.Array, list[Rejection]]:
+    """Leave out every row with a text cell holding a control character (NUL and friends: binary
+    garbage would land as phantom equipment) or longer than the cell limit; one rejection per row."""
+    problems: dict[int, Rejection] = {}
+    for position, name in enumerate(table.column_names):  # by position: a header may repeat a name
+        column = table.column(position)
+        if not any(True for _ in _text_chunks(column)):
+            continue
+        control = _may_hold_control_bytes(column)
+        if not control and not check_length:
+            continue
+        values = column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
+        if check_length:
+            too_long = pc.fill_null(pc.greater(pc.binary_length(values), limits.max_cell_bytes), False)
+            for index in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
+                row = source_rows[int(index)].as_py()
+                problems.setdefault(int(index), Rejection(
+                    "cell_too_long", f"row {row}, column {name!r}: the cell is longer than the limit of "
+                    f"{limits.max_cell_bytes:,} bytes (INGEST_MAX_CELL_BYTES)", rel, row, name))
+        if control:
+            found = pc.fill_null(pc.match_substring_regex(values, CONTROL_PATTERN), False)
+            for index in np.flatnonzero(found.to_numpy(zero_copy_only=False)):
+                row = source_rows[int(index)].as_py()
+                cell = values[int(index)].as_py()
+                bad = next(ch for ch in (cell if isinstance(cell, str) else cell.decode("latin-1"))
+                           if ord(ch) < 0x20 and ch not in "\t\n\r" or ord(ch) == 0x7f)
+                problems.setdefault(int(index), Rejection(
+                    "control_character", f"row {row}, column {name!r}: the cell holds the control character "
+                    f"{bad!r} (U+{ord(bad):04X})", rel, row, name))
+    if not problems:
+        return table, source_rows, []
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[list(problems)] = False
+    mask = bool_array(keep)
+    return table.filter(mask), source_rows.filter(mask), [problems[i] for i in sorted(problems)]
 
 
 def _decode_column(column: pa.ChunkedArray, codec: str, timestamp: bool, source_rows: pa.Array, rel: str,
@@ -384,6 +491,8 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
     raw = source_bytes(path)
     if not raw:
         raise FileRejected("empty_file", f"{rel}: the file is empty", rel)
+    limits = input_limits()
+    _check_inflated_size(raw, rel, limits)
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
         names = workbook.sheet_names
@@ -392,7 +501,15 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
                                f"{', '.join(map(repr, names))})", rel)
         if not names:
             raise FileRejected("unreadable_xlsx", f"{rel}: the workbook has no sheets", rel)
-        rows = workbook.get_sheet_by_name(spec.sheet or names[0]).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_name(spec.sheet or names[0])
+        if sheet.width > limits.max_columns:
+            raise FileRejected("too_many_columns", f"{rel}: the sheet has {sheet.width} columns, more than the limit "
+                               f"of {limits.max_columns} (INGEST_MAX_COLUMNS)", rel)
+        if sheet.height * sheet.width > limits.max_sheet_cells:
+            raise FileRejected("sheet_too_large", f"{rel}: the sheet's used range is {sheet.height:,} rows x "
+                               f"{sheet.width:,} columns, more than {limits.max_sheet_cells:,} cells "
+                               f"(INGEST_MAX_SHEET_CELLS)", rel)
+        rows = sheet.to_python(skip_empty_area=False)  # from A1: rows[i] is sheet row i + 1
     except FileRejected:
         raise
     except Exception as error:  # calamine raises its own errors for zip/xml problems
@@ -417,7 +534,89 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
         kept.append(name)
     table = pa.Table.from_arrays(columns, names=kept)
     source_rows = pa.array([n for n, _ in data], pa.int64())
-    return RawFile(table, header, source_rows, "xlsx")
+    rejections = []
+    formula_rows = _formula_cells_without_value(raw, spec.sheet or names[0], {
+        index for index, name in enumerate(header) if wanted is None or name in wanted})
+    if formula_rows:
+        keep = np.array([number not in formula_rows for number, _ in data], dtype=bool)
+        rejections = [Rejection("formula_without_value", f"row {number}, column {header[column]!r}: a formula "
+                                f"({formula}) with no cached value; open the workbook in Excel, let it calculate, "
+                                f"save and send it again", rel, number, header[column])
+                      for number, (column, formula) in sorted(formula_rows.items())
+                      if number >= spec.header_row + 1]
+        table, source_rows = table.filter(bool_array(keep)), source_rows.filter(bool_array(keep))
+    table, source_rows, cell_rejections = reject_bad_cells(table, source_rows, rel, limits)
+    return RawFile(table, header, source_rows, "xlsx", rejections + cell_rejections)
+
+
+def _check_inflated_size(raw: bytes, rel: str, limits: InputLimits) -> None:
+    """Refuse a workbook whose parts inflate beyond the limit, before anything is inflated."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: calamine says what it is
+    if inflated > limits.max_xlsx_uncompressed_bytes:
+        raise FileRejected("xlsx_too_large", f"{rel}: the workbook inflates to {inflated:,} bytes, more than the "
+                           f"limit of {limits.max_xlsx_uncompressed_bytes:,} (INGEST_MAX_XLSX_UNCOMPRESSED_BYTES)", rel)
+
+
+def _formula_cells_without_value(raw: bytes, sheet_name: str, columns: set[int]) -> dict[int, tuple[int, str]]:
+    """Sheet row number -> (0-based column index, formula) of the formula cells
+    that carry no cached value, in the used columns. calamine reads those as empty cells, which
+    would land as NULL without a word. The sheet XML is searched only when it has formulas."""
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            part = _sheet_part(archive, sheet_name)
+            xml = archive.read(part).decode("utf-8", "replace") if part else ""
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return {}
+    if "<f" not in xml:
+        return {}
+    found: dict[int, tuple[int, str]] = {}
+    for match in re.finditer(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", xml, re.S):
+        inner = match.group(2) or ""
+        if "<f" not in inner or re.search(r"<v>[^<]+</v>|<is>", inner):
+            continue
+        ref = re.search(r'\br="([A-Z]+)(\d+)"', match.group(1))
+        if ref is None:
+            continue
+        column = 0
+        for letter in ref.group(1):
+            column = column * 26 + ord(letter) - 64
+        row = int(ref.group(2))
+        formula = re.sub(r"<[^>]+>", "", inner).strip() or "shared formula"
+        if column - 1 in columns:
+            found.setdefault(row, (column - 1, "=" + formula))
+    return found
+
+
+def _sheet_part(archive, sheet_name: str) -> str | None:
+    """The zip member holding a sheet, via workbook.xml and its relationships."""
+    import re
+
+    workbook = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    for attrs in re.findall(r"<sheet\b([^>]*)/?>", workbook):
+        name = re.search(r'\bname="([^"]*)"', attrs)
+        rid = re.search(r'\br:id="([^"]*)"', attrs) or re.search(r'\bid="([^"]*)"', attrs)
+        if name and rid and _xml_unescape(name.group(1)) == sheet_name:
+            for rel in re.findall(r"<Relationship\b([^>]*)/?>", rels):
+                if f'Id="{rid.group(1)}"' in rel:
+                    target = re.search(r'\bTarget="([^"]*)"', rel).group(1)
+                    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _xml_unescape(text: str) -> str:
+    from xml.sax.saxutils import unescape
+
+    return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
 def _filled(value) -> bool:

@@ -34,10 +34,18 @@ REASONS: dict[str, str] = {
     "unreadable_xlsx": "the XLSX cannot be opened (corrupt, truncated, encrypted or not an XLSX)",
     "missing_sheet": "the sheet named by the mapping is not in the workbook",
     "missing_column": "a column the dataset requires (per the mapping) is not in the file",
+    "file_too_large": "the file is larger than INGEST_MAX_FILE_BYTES",
+    "xlsx_too_large": "the XLSX inflates beyond INGEST_MAX_XLSX_UNCOMPRESSED_BYTES (a zip bomb or a runaway export)",
+    "sheet_too_large": "the sheet's used range has more cells than INGEST_MAX_SHEET_CELLS",
+    "too_many_columns": "the header has more columns than INGEST_MAX_COLUMNS",
     "duplicate_column": "a mapped column name occurs more than once in the header",
     "no_start_time": "relative time: the start time is not in the file name (or does not match the format)",
     # one row (Rejection). When no row of a file can be used, the file is quarantined whole with
     # the most frequent of these reasons and an example row.
+    "line_too_long": "a CSV line longer than INGEST_MAX_LINE_BYTES (only that line is left out)",
+    "cell_too_long": "a text cell longer than INGEST_MAX_CELL_BYTES",
+    "control_character": "a cell holds NUL or another control character (binary garbage, a broken export)",
+    "formula_without_value": "an XLSX formula cell with no cached value (the workbook was never recalculated and saved by Excel)",
     "truncated_row": "row with fewer fields than the header (often the last line of a cut-off file)",
     "ragged_row": "row with more fields than the header",
     "missing_timestamp": "the timestamp cell is empty",

@@ -1,0 +1,86 @@
+"""Hostile input within bounds: a line, cell, header, workbook or sheet beyond a limit is refused
+with a reason naming the limit, control characters reject their row, formula cells without a
+cached value reject their row; the rest of the file (and every other file) still lands.
+
+Each case runs through the same checks as tests/ingest/test_bad_input.py (real ingest path,
+rejection table, quarantine copy, every good file of both companies landed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+import pytest
+from ingest_fixtures import LONG_HEADER, LOT_SHEET_HEADER, LOT_SHEET_ROWS, World, write_xlsx
+from test_bad_input import L1, L2, L3, Case
+from test_bad_input import test_bad_file as check_case
+
+
+@dataclass
+class Bound:
+    case: Case
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def lots_with_formula(path):
+    rows = [LOT_SHEET_ROWS[0], ["LINE-1", "L-2003", "세럼", dt.datetime(2026, 11, 2, 12, 0),
+                                dt.datetime(2026, 11, 2, 13, 0), "=F2*2", 0]]
+    write_xlsx(path, "생산실적", LOT_SHEET_HEADER, rows)  # openpyxl stores formulas without a cached value
+
+
+def inflating_xlsx(path):
+    """A real workbook plus a 5 MB part that compresses to a few KB (a zip bomb in miniature)."""
+    write_xlsx(path, "생산실적", LOT_SHEET_HEADER, LOT_SHEET_ROWS[:1])
+    buffer = io.BytesIO(path.read_bytes())
+    with zipfile.ZipFile(buffer, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (5 << 20))
+    path.write_bytes(buffer.getvalue())
+
+
+MANY_GOOD_LINES = L1 * 2000  # past the first 64 KiB, where the whole-file NUL sniff no longer looks
+
+BOUNDS = [
+    # the field case: one line longer than Arrow's 16 MB block used to quarantine the whole file
+    Bound(Case("line_beyond_arrow_block", "ACME/sensors/long_huge_line.csv",
+               LONG_HEADER + L1 + "2026-11-02 08:00:00,MIX-01,T-03," + "9" * (20 << 20) + ",degC\n" + L2,
+               "line_too_long", row=3, landed=2)),
+    Bound(Case("line_beyond_limit", "ACME/sensors/long_line.csv",
+               LONG_HEADER + L1 + L2 + "2026-11-02 08:00:00," + "M" * (2 << 20) + ",T-03,1,degC\n" + L3,
+               "line_too_long", row=4, landed=3)),
+    Bound(Case("nul_after_64k", "ACME/sensors/long_nul.csv",
+               LONG_HEADER + MANY_GOOD_LINES + "2026-11-02 08:02:00,MIX-01\x00,T-03,21.0,degC\n",
+               "control_character", row=2002, column="EQ", landed=2000)),
+    Bound(Case("bell_in_a_cell", "ACME/sensors/long_bell.csv",
+               LONG_HEADER + L1 + "2026-11-02 08:00:00,MIX-01,T-03,21.0,de\x07gC\n" + L3,
+               "control_character", row=3, column="UNIT", landed=2)),
+    Bound(Case("cell_beyond_limit", "ACME/sensors/long_cell.csv",
+               LONG_HEADER + L1 + "2026-11-02 08:00:00," + "E" * 500 + ",T-03,21.0,degC\n",
+               "cell_too_long", row=3, column="EQ", landed=1), {"INGEST_MAX_CELL_BYTES": "100"}),
+    Bound(Case("too_many_columns", "ACME/sensors/long_wide.csv",
+               LONG_HEADER.rstrip("\n") + "".join(f",x{i}" for i in range(12)) + "\n" + L1.rstrip("\n") + ",0" * 12 + "\n",
+               "too_many_columns"), {"INGEST_MAX_COLUMNS": "10"}),
+    Bound(Case("formula_without_cached_value", "ACME/mes/lots_formula.xlsx", lots_with_formula,
+               "formula_without_value", row=3, column="생산수량", landed=1, dataset="production_lots")),
+    Bound(Case("xlsx_inflates_beyond_limit", "ACME/mes/lots_bomb.xlsx", inflating_xlsx, "xlsx_too_large",
+               dataset="production_lots"), {"INGEST_MAX_XLSX_UNCOMPRESSED_BYTES": str(1 << 20)}),
+    Bound(Case("sheet_beyond_limit", "ACME/mes/lots_big_sheet.xlsx",
+               lambda path: write_xlsx(path, "생산실적", LOT_SHEET_HEADER, LOT_SHEET_ROWS * 3), "sheet_too_large",
+               dataset="production_lots"), {"INGEST_MAX_SHEET_CELLS": "30"}),  # 7 x 7 cells; the good file has 3 x 7
+]
+
+
+@pytest.mark.parametrize("bound", BOUNDS, ids=[b.case.id for b in BOUNDS])
+def test_input_beyond_a_bound_is_refused_with_its_reason(world: World, bound: Bound, monkeypatch):
+    for name, value in bound.env.items():
+        monkeypatch.setenv(name, value)
+    check_case(world, bound.case)
+
+
+def test_the_limits_are_read_from_the_environment(monkeypatch):
+    from orchestration.ingest.limits import InputLimits, input_limits
+
+    assert input_limits() == InputLimits()
+    monkeypatch.setenv("INGEST_MAX_LINE_BYTES", "4096")
+    assert input_limits().max_line_bytes == 4096
