@@ -15,6 +15,7 @@ from orchestration.lakehouse.table_state import company_table_state
 from orchestration.lakehouse.registry import land_registry, read_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
+from orchestration.retries import retry_when_transient
 
 UNATTRIBUTED = "_unattributed"
 
@@ -155,11 +156,13 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
     bronze = lake.bronze_lake()
     if config.retract_files:
         retract_matching(context, bronze, lake.quarantine, company_id, config.retract_files)
-    report = ingest_company(
-        company_id, files, mapping=mapping, bronze=bronze,
-        quarantine_root=lake.quarantine, run_id=context.run.run_id,
-        mapping_version=mapping.version, retry_quarantined=config.retry_quarantined,
-    )
+    # exactly-once makes a re-run safe: a commit that lost a race is simply tried again
+    with retry_when_transient(context):
+        report = ingest_company(
+            company_id, files, mapping=mapping, bronze=bronze,
+            quarantine_root=lake.quarantine, run_id=context.run.run_id,
+            mapping_version=mapping.version, retry_quarantined=config.retry_quarantined,
+        )
     for outcome in report.files_with_status("duplicate"):
         context.log.info(f"{company_id}: {outcome.source_file} ({outcome.dataset_entry}) skipped as a duplicate of "
                          f"{outcome.duplicate_of}")
