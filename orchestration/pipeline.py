@@ -1,23 +1,42 @@
-"""Run the whole lakehouse once, end to end, on the bundled sample clients.
+"""Run the whole lakehouse once, end to end, on the bundled sample clients (the demo).
 
     uv run python -m orchestration.pipeline            # sample data -> bronze -> warehouse -> features, KPIs, reports
-    uv run python -m orchestration.pipeline --fresh    # start from an empty lake
+    uv run python -m orchestration.pipeline --fresh    # start the demo from scratch (`make pipeline`)
 
-Runs go through Dagster's local storage (lake/dagster_home), so the Dagster UI shows them
-afterwards. Ends by printing where everything is.
+The demo lives in its own lake, `$DEMO_LAKE_ROOT` (default `$LAKE_ROOT/demo`, i.e. `lake/demo/`),
+with its own warehouse and Dagster home: it never reads or writes the clients' lake. Inside it,
+`--fresh` deletes what demo runs derived (bronze, warehouse, reports, ...) and only those landing
+files the demo generated itself and that are still byte-identical to what it wrote (listed with
+their sha256 in `demo_generated.json`); any other file is left exactly as it is.
+
+Runs go through Dagster's instance of the demo lake, so the Dagster UI shows them; their event
+log goes to the run history and `lake/demo/logs/`, not the terminal (`--verbose` shows it). A
+company whose ingest or report fails is reported and the others go on. Ends by printing where
+everything is.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
+import json
 import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration import settings
-from orchestration.instance import dagster_home
+
+DEMO_MARKER = ".demo-lake"  # says the folder is a demo lake that --fresh may clear
+GENERATED = "demo_generated.json"  # landing files the demo wrote: relative path -> sha256
+DERIVED = ("bronze", "gold", "quarantine", "warehouse", "reports", "dagster_home", "logs")
+
+
+class PipelineError(Exception):
+    """The demo cannot go on; the message is the one line the user sees."""
 
 
 def demo_defects(days: int) -> list:
@@ -36,82 +55,256 @@ def demo_defects(days: int) -> list:
     ]
 
 
-def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, echo=print) -> dict:
-    lake = settings.lake_root()
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def demo_environment(root: Path):
+    """Point every setting at the demo lake for the duration of the demo, then restore them."""
+    names = ("LAKE_ROOT", "WAREHOUSE_PATH", "DAGSTER_HOME", "LANDING_SETTLE_SECONDS")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update(LAKE_ROOT=str(root), WAREHOUSE_PATH=str(root / "warehouse" / "manufacturing.duckdb"),
+                      DAGSTER_HOME=str(root / "dagster_home"))
+    # The demo wrote and closed its files itself: no need to wait for them to settle.
+    os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class DemoLake:
+    """The demo's own lake folder, and the record of which landing files it generated."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.landing = self.root / "landing"
+
+    def claim(self) -> None:
+        """Refuse a folder that holds data but is not a demo lake (e.g. DEMO_LAKE_ROOT set to a client lake)."""
+        if self.root.exists() and any(self.root.iterdir()) and not (self.root / DEMO_MARKER).exists():
+            raise PipelineError(f"{self.root} holds data but is not a demo lake (no {DEMO_MARKER} file); "
+                                f"the demo will not use it. Set DEMO_LAKE_ROOT to an empty or demo folder.")
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / DEMO_MARKER).write_text("made by `python -m orchestration.pipeline`; "
+                                             "--fresh clears only what the demo made\n", encoding="utf-8")
+
+    def generated(self) -> dict[str, str]:
+        path = self.root / GENERATED
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def clear(self) -> list[str]:
+        """Delete what demo runs made; return the landing files kept because the demo did not write them
+        as they are now."""
+        for sub in DERIVED:
+            shutil.rmtree(self.root / sub, ignore_errors=True)
+        kept = []
+        for relative, digest in self.generated().items():
+            path = self.landing / relative
+            if not path.is_file():
+                continue
+            if path.is_symlink() or _sha256(path) != digest:
+                kept.append(relative)
+                continue
+            path.unlink()
+        for folder in sorted((p for p in self.landing.rglob("*") if p.is_dir()), reverse=True) \
+                if self.landing.exists() else ():
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only empty folders
+        (self.root / GENERATED).unlink(missing_ok=True)
+        return kept
+
+    def has_landing_files(self) -> bool:
+        return self.landing.exists() and any(p.is_file() for p in self.landing.rglob("*"))
+
+    def generate(self, *, seed: int, days: int, sampling_seconds: int = 60,
+                 companies: list[str] | None = None) -> tuple[int, list[str]]:
+        """Write the sample exports beside whatever is in landing, never over a file that is there."""
+        from orchestration.sample_clients import generate_sample
+
+        staging = self.root / ".generating"
+        shutil.rmtree(staging, ignore_errors=True)
+        generate_sample(staging / "landing", seed=seed, days=days, sampling_seconds=sampling_seconds,
+                        companies=companies, defects=[d for d in demo_defects(days)
+                                                      if companies is None or d.company_id in companies])
+        written, skipped = self.generated(), []
+        for path in sorted(p for p in (staging / "landing").rglob("*") if p.is_file()):
+            relative = path.relative_to(staging / "landing").as_posix()
+            target = self.landing / relative
+            if target.exists() or target.is_symlink():
+                skipped.append(relative)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = _sha256(path)
+            os.replace(path, target)
+            written[relative] = digest
+        os.replace(staging / "sample_manifest.json", self.root / "sample_manifest.json")
+        shutil.rmtree(staging, ignore_errors=True)
+        (self.root / GENERATED).write_text(json.dumps(written, ensure_ascii=False, indent=1), encoding="utf-8")
+        return len(written), skipped
+
+
+@dataclass
+class CompanyResult:
+    company_id: str
+    files_landed: int = 0
+    rows: int = 0
+    rejected: int = 0
+    failure: str | None = None
+    report: str | None = None
+
+
+@dataclass
+class PipelineOutcome:
+    lake: Path
+    dagster_home: Path
+    log_file: Path | None = None
+    companies: dict[str, CompanyResult] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    reports: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key):  # the older dict-style access (outcome["reports"])
+        return getattr(self, key)
+
+    def get(self, key, default=None):
+        return getattr(self, key, default)
+
+
+def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, verbose: bool = False,
+                 sampling_seconds: int = 60, companies: list[str] | None = None, echo=print) -> PipelineOutcome:
+    demo = DemoLake(settings.demo_lake_root())
+    demo.claim()
     if fresh:
-        for sub in ("landing", "bronze", "gold", "quarantine", "warehouse", "reports", "dagster_home"):
-            shutil.rmtree(lake / sub, ignore_errors=True)
-    home = dagster_home()
+        kept = demo.clear()
+        if kept:
+            echo(f"      kept {len(kept)} landing file(s) the demo did not write as they are: {', '.join(kept[:5])}")
+    with demo_environment(demo.root):
+        if not demo.has_landing_files() or fresh:
+            started = time.monotonic()
+            count, skipped = demo.generate(seed=seed, days=days, sampling_seconds=sampling_seconds,
+                                           companies=companies)
+            echo(f"[1/4] generated {count} sample client exports in {demo.landing} ({time.monotonic() - started:.1f}s)"
+                 + (f"; {len(skipped)} not written over files already there" if skipped else ""))
+        else:
+            echo(f"[1/4] using the landing files already in {demo.landing}")
+        return _run_stages(demo, verbose=verbose, companies=companies, echo=echo)
 
-    import dagster as dg
 
-    from orchestration.definitions import defs
-    from orchestration.lakehouse.registry import load_registry
-    from orchestration.sample_clients import generate_sample
+def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, echo) -> PipelineOutcome:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    landing = lake / "landing"
-    if not any(landing.glob("*/*")):
-        started = time.monotonic()
-        generate_sample(landing, seed=seed, days=days, defects=demo_defects(days))
-        # The demo wrote and closed these files itself: no need to wait for them to settle.
-        os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
-        echo(f"[1/4] generated sample client exports in {landing} ({time.monotonic() - started:.1f}s)")
-    else:
-        echo(f"[1/4] using the landing files already in {landing}")
+    from orchestration.lakehouse.registry import RegistryError, load_registry
+    from orchestration.onboard.runs import QuietRunner
+    from orchestration.onboard.summary import ingest_summary
 
-    definitions = defs()
-    instance = dg.DagsterInstance.get()
-    outcome = {"dagster_home": str(home)}
+    runner = QuietRunner(verbose=verbose, log_name="pipeline")
+    outcome = PipelineOutcome(lake=demo.root, dagster_home=runner.home, log_file=runner.log_file)
+    try:
+        registered = [c.company_id for c in load_registry(settings.clients_dir() / "registry.yaml")]
+    except RegistryError as error:
+        raise PipelineError(f"registry: {error}") from None
+    unknown = sorted(set(companies or ()) - set(registered))
+    if unknown:
+        raise PipelineError(f"not in the registry: {', '.join(unknown)}")
+    companies = [c for c in registered if companies is None or c in companies]
+    registry = runner.run("registry_job")
+    if not registry.success:
+        raise PipelineError(f"registry_job failed: {registry.failure} (log {runner.log_file})")
 
-    def run(job_name: str, **kwargs):
-        result = definitions.resolve_job_def(job_name).execute_in_process(instance=instance, **kwargs)
-        if not result.success:
-            raise SystemExit(f"{job_name} {kwargs} failed; see the run {result.run_id} in the Dagster UI")
-        return result
+    def progress():
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        transient=True, disable=verbose or not sys.stderr.isatty())
 
-    run("registry_job")
-    companies = [c.company_id for c in load_registry(settings.clients_dir() / "registry.yaml")]
     started = time.monotonic()
-    for company in companies:
-        run("ingest_company_job", partition_key=company)
-    echo(f"[2/4] ingested {len(companies)} companies into bronze Delta tables ({time.monotonic() - started:.1f}s)")
+    with progress() as bar:
+        task = bar.add_task("ingesting", total=len(companies))
+        for company in companies:
+            bar.update(task, description=f"ingesting {company}")
+            result = outcome.companies[company] = CompanyResult(company)
+            run = runner.run("ingest_company_job", partition=company)
+            if not run.success:
+                result.failure = f"ingest: {run.failure}"
+            else:
+                summary = ingest_summary(demo.root / "bronze", company, run.run_id)
+                result.files_landed = summary.landed_files_ever
+                result.rows = sum(summary.rows.values())
+                result.rejected = summary.rejected_rows
+            bar.advance(task)
+    failed = [c for c, r in outcome.companies.items() if r.failure]
+    echo(f"[2/4] ingested {len(companies) - len(failed)} of {len(companies)} companies into bronze Delta tables "
+         f"({time.monotonic() - started:.1f}s)")
 
     started = time.monotonic()
-    run("warehouse_job")
+    build = runner.run("warehouse_job")
+    if not build.success:
+        outcome.failures.append(f"warehouse: {build.failure}")
+        echo(f"[3/4] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
+        return outcome
     echo(f"[3/4] built the warehouse, features and KPIs ({time.monotonic() - started:.1f}s)")
 
     started = time.monotonic()
-    for company in companies:
-        run("quality_report_job", partition_key=company)
-    reports = sorted((lake / "reports" / "quality").glob("*.html"))
-    echo(f"[4/4] inspected data quality and wrote {len(reports)} consulting reports ({time.monotonic() - started:.1f}s)")
-    outcome.update(companies=companies, reports=[str(r) for r in reports])
+    with progress() as bar:
+        task = bar.add_task("quality", total=len(companies))
+        for company in companies:
+            bar.update(task, description=f"inspecting {company}")
+            result = outcome.companies[company]
+            if result.failure is None:
+                run = runner.run("quality_report_job", partition=company)
+                if not run.success:
+                    result.failure = f"quality report: {run.failure}"
+                else:
+                    result.report = str(demo.root / "reports" / "quality" / f"{company}.html")
+            bar.advance(task)
+    outcome.reports = [str(r) for r in sorted((demo.root / "reports" / "quality").glob("*.html"))]
+    echo(f"[4/4] inspected data quality and wrote {len(outcome.reports)} consulting reports "
+         f"({time.monotonic() - started:.1f}s)")
     return outcome
 
 
-def where_to_look(outcome: dict) -> str:
-    lake = settings.lake_root()
-    warehouse = settings.warehouse_path()
+def company_table(outcome: PipelineOutcome) -> str:
+    lines = ["", f"{'company':<12} {'files':>5} {'rows landed':>12} {'rejected':>8}  result"]
+    for company, r in outcome.companies.items():
+        lines.append(f"{company:<12} {r.files_landed:>5} {r.rows:>12,} {r.rejected:>8}  "
+                     + (f"FAILED {r.failure}" if r.failure else "ok"))
+    return "\n".join(lines)
+
+
+def where_to_look(outcome: PipelineOutcome) -> str:
+    lake = Path(outcome.lake)
+    warehouse = lake / "warehouse" / "manufacturing.duckdb"
     lines = [
         "",
-        "Done. Where to look next:",
+        "Done. Where to look next (the demo's own lake; client data stays in $LAKE_ROOT):",
         f"  Bronze Delta tables      {lake / 'bronze'}",
         f"  Quarantined input        {lake / 'quarantine'}  (reasons: bronze table ingest_rejections)",
         f"  Warehouse (DuckDB)       {warehouse}",
         f"  ML features (Delta)      {lake / 'gold' / 'lot_sensor_features'}",
         f"  KPI dashboard            {lake / 'reports' / 'kpi' / 'index.html'}",
     ]
-    if outcome.get("reports"):
+    if outcome.reports:
         lines.append(f"  Quality reports          {lake / 'reports' / 'quality'}/<company_id>.html")
+    if outcome.log_file:
+        lines.append(f"  Dagster event log        {outcome.log_file}")
     lines += [
         "",
         "Open the Dagster UI (runs above are in its history):",
-        f"  DAGSTER_HOME={outcome['dagster_home']} uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000",
+        f"  LAKE_ROOT={lake} DAGSTER_HOME={outcome.dagster_home} uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000",
         "  then browse http://127.0.0.1:3000",
         "",
         "Query the warehouse (read-only; safe while a rebuild runs):",
         f"  uv run python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
         ".sql('select * from kpi.company_defect_rate'))\"",
+        "",
+        "Onboard a real client (its own lake, untouched by the demo): see README.md, 'Onboard a client'.",
     ]
     return "\n".join(lines)
 
@@ -120,10 +313,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=3, help="days of sample data to generate (default 3)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--fresh", action="store_true", help="delete lake/ runtime data first")
+    parser.add_argument("--sampling-seconds", type=int, default=60, help="sensor sampling interval of the sample data")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start the demo from scratch: delete what earlier demo runs made (never other files)")
+    parser.add_argument("--companies", nargs="+", default=None, metavar="COMPANY",
+                        help="only these sample companies (default: every registered company)")
+    parser.add_argument("--verbose", action="store_true", help="show Dagster's event log on the terminal")
     args = parser.parse_args(argv)
-    outcome = run_pipeline(days=args.days, seed=args.seed, fresh=args.fresh)
+    try:
+        outcome = run_pipeline(days=args.days, seed=args.seed, fresh=args.fresh, verbose=args.verbose,
+                               sampling_seconds=args.sampling_seconds, companies=args.companies)
+    except PipelineError as error:
+        print(f"pipeline: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("pipeline: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the command ends with its own message, never a traceback
+        if args.verbose:
+            raise
+        print(f"pipeline: unexpected {type(error).__name__}: {error} (run with --verbose for details)",
+              file=sys.stderr)
+        return 1
+    print(company_table(outcome))
     print(where_to_look(outcome))
+    failed = [c for c, r in outcome.companies.items() if r.failure] + outcome.failures
+    if failed:
+        print(f"\npipeline: finished with {len(failed)} failure(s): {', '.join(failed)}; "
+              f"details in {outcome.log_file}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -18,6 +18,12 @@ def lake_root() -> Path:
     return _path_from_env("LAKE_ROOT", REPO_ROOT / "lake")
 
 
+def demo_lake_root() -> Path:
+    """The demo's own lake (`make pipeline`): never the clients' lake, so the demo can start
+    fresh without touching a client's file."""
+    return _path_from_env("DEMO_LAKE_ROOT", lake_root() / "demo")
+
+
 def clients_dir() -> Path:
     return _path_from_env("CLIENTS_DIR", REPO_ROOT / "clients")
 

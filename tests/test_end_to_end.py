@@ -64,13 +64,13 @@ def expected_counts(landing: Path) -> dict[str, dict[str, int]]:
 def pipeline_run(tmp_path_factory, small_sample):
     import shutil
 
+    from orchestration.pipeline import DEMO_MARKER, run_pipeline, where_to_look
+
     lake = tmp_path_factory.mktemp("e2e") / "lake"
     shutil.copytree(small_sample, lake / "landing")
+    (lake / DEMO_MARKER).touch()  # the demo runs only in a demo lake
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKE_ROOT", str(lake))
-        env.delenv("WAREHOUSE_PATH", raising=False)
-        env.setenv("DAGSTER_HOME", str(lake / "dagster_home"))
-        from orchestration.pipeline import run_pipeline, where_to_look
+        env.setenv("DEMO_LAKE_ROOT", str(lake))
 
         outcome = run_pipeline()
         yield lake, outcome, where_to_look(outcome)

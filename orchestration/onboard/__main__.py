@@ -1,0 +1,5 @@
+import sys
+
+from orchestration.onboard.cli import main
+
+sys.exit(main())

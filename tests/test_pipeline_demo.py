@@ -1,0 +1,97 @@
+"""The demo (`make pipeline` = `python -m orchestration.pipeline --fresh`) and client data stay
+apart: the demo runs in its own lake and `--fresh` removes only what the demo generated."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.pipeline import GENERATED, DemoLake, main
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENT_FILE = "CH-FOD-01/plc/haccp_20261130.csv"
+CLIENT_BYTES = ("기록일시;설비번호;살균온도;유량(m3/h);충전압력(bar);충전중량(g)\r\n"
+                "2026/11/30 08:00:00;PAST-01;85.1;3.2;1.9;1002\r\n").encode("utf-8-sig")
+
+
+def demo_env(lake: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DEMO_LAKE_ROOT", "WAREHOUSE_PATH", "DAGSTER_HOME")}
+    env["LAKE_ROOT"] = str(lake)
+    return env
+
+
+def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_path):
+    lake = tmp_path / "lake"
+    client_file = lake / "landing" / CLIENT_FILE  # a real client's original, in the clients' lake
+    client_file.parent.mkdir(parents=True)
+    client_file.write_bytes(CLIENT_BYTES)
+    os.utime(client_file, (1_764_460_800, 1_764_460_800))
+
+    # An earlier demo run generated its files; since then someone edited one of them and dropped
+    # a file of their own into the demo's landing area. Neither was generated as it is now.
+    demo = DemoLake(lake / "demo")
+    demo.claim()
+    demo.generate(seed=3, days=1, sampling_seconds=900, companies=["CH-FOD-01"])
+    edited = demo.landing / sorted(demo.generated())[0]
+    edited.write_bytes(edited.read_bytes() + b"\n")
+    edited_bytes = edited.read_bytes()
+    own = demo.landing / "CH-FOD-01" / "notes" / "현장메모.txt"
+    own.parent.mkdir(parents=True)
+    own.write_bytes("내 파일\n".encode("cp949"))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.pipeline", "--fresh", "--days", "1", "--sampling-seconds", "900",
+         "--companies", "CH-FOD-01"],
+        cwd=REPO, env=demo_env(lake), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    assert client_file.read_bytes() == CLIENT_BYTES and client_file.stat().st_mtime == 1_764_460_800
+    assert sorted(p.name for p in lake.iterdir()) == ["demo", "landing"], "the demo wrote into the clients' lake"
+    assert edited.read_bytes() == edited_bytes
+    assert own.read_bytes() == "내 파일\n".encode("cp949")
+    assert edited.relative_to(demo.landing).as_posix() not in DemoLake(lake / "demo").generated()
+
+    # and the demo itself ran, in its own lake, quietly, ending with its own summary
+    con = duckdb.connect(str(lake / "demo" / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    assert con.execute("select count(*) from fct_sensor_readings where company_id = 'CH-FOD-01'").fetchone()[0] > 0
+    assert (lake / "demo" / "reports" / "quality" / "CH-FOD-01.html").is_file()
+    assert "DEBUG" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
+    assert "Done. Where to look next" in done.stdout and "CH-FOD-01" in done.stdout
+    assert len(done.stdout.splitlines()) < 40
+
+
+def test_fresh_refuses_a_folder_that_is_not_a_demo_lake(tmp_path, monkeypatch, capsys):
+    lake = tmp_path / "lake"
+    client_file = lake / "landing" / CLIENT_FILE
+    client_file.parent.mkdir(parents=True)
+    client_file.write_bytes(CLIENT_BYTES)
+    monkeypatch.setenv("DEMO_LAKE_ROOT", str(lake))  # pointed at the clients' lake by mistake
+
+    assert main(["--fresh"]) == 1
+    assert "is not a demo lake" in capsys.readouterr().err
+    assert client_file.read_bytes() == CLIENT_BYTES
+    assert sorted(p.name for p in lake.iterdir()) == ["landing"]
+
+
+def test_fresh_deletes_exactly_the_generated_files_still_as_generated(tmp_path):
+    demo = DemoLake(tmp_path / "demo")
+    demo.claim()
+    count, skipped = demo.generate(seed=3, days=1, sampling_seconds=900, companies=["ES-FOD-01"])
+    generated = demo.generated()
+    assert count == len(generated) > 0 and skipped == []
+    first, *rest = sorted(generated)
+    (demo.landing / first).write_bytes(b"changed by hand\n")
+    (demo.root / "bronze" / "x").mkdir(parents=True)
+
+    kept = demo.clear()
+
+    assert kept == [first] and (demo.landing / first).read_bytes() == b"changed by hand\n"
+    assert not any((demo.landing / r).exists() for r in rest)
+    assert not (demo.root / "bronze").exists() and not (demo.root / GENERATED).exists()
+    # regenerating never writes over the kept file
+    _, skipped = demo.generate(seed=3, days=1, sampling_seconds=900, companies=["ES-FOD-01"])
+    assert skipped == [first] and (demo.landing / first).read_bytes() == b"changed by hand\n"
