@@ -202,17 +202,21 @@ def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, verbose:
 def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, echo) -> PipelineOutcome:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from orchestration.lakehouse.registry import RegistryError, load_registry
+    from orchestration.lakehouse.registry import RegistryError, read_registry
     from orchestration.onboard.runs import QuietRunner
     from orchestration.onboard.summary import ingest_summary
 
     runner = QuietRunner(verbose=verbose, log_name="pipeline")
     outcome = PipelineOutcome(lake=demo.root, dagster_home=runner.home, log_file=runner.log_file)
     try:
-        registered = [c.company_id for c in load_registry(settings.clients_dir() / "registry.yaml")]
+        registry_entries = read_registry(settings.clients_dir() / "registry.yaml")
     except RegistryError as error:
         raise PipelineError(f"registry: {error}") from None
-    unknown = sorted(set(companies or ()) - set(registered))
+    registered = [c.company_id for c in registry_entries.companies]
+    for key, problem in registry_entries.problems.items():  # reported; everybody else goes on
+        if companies is None or key in companies:
+            outcome.companies[key] = CompanyResult(key, failure=f"registry: {problem}")
+    unknown = sorted(set(companies or ()) - set(registered) - set(registry_entries.problems))
     if unknown:
         raise PipelineError(f"not in the registry: {', '.join(unknown)}")
     companies = [c for c in registered if companies is None or c in companies]
@@ -239,7 +243,7 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
                 result.rows = sum(summary.rows.values())
                 result.rejected = summary.rejected_rows
             bar.advance(task)
-    failed = [c for c, r in outcome.companies.items() if r.failure]
+    failed = [c for c in companies if outcome.companies[c].failure]
     echo(f"[2/4] ingested {len(companies) - len(failed)} of {len(companies)} companies into bronze Delta tables "
          f"({time.monotonic() - started:.1f}s)")
 

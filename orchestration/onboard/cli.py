@@ -16,15 +16,11 @@ to the terminal (--verbose brings it back). Exit 0 on success; 1 with one line o
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
 
 from orchestration import settings
-
-
-DRAFT_AVAILABLE = importlib.util.find_spec("orchestration.onboard.draft") is not None
 
 
 class OnboardError(Exception):
@@ -50,13 +46,16 @@ class Console:
 def check_company(company_id: str) -> tuple[object, object]:
     """The company's registry entry and mapping, loaded and checked; OnboardError names the fix."""
     from orchestration.ingest.mapping import MappingError, load_mapping
-    from orchestration.lakehouse.registry import RegistryError, load_registry
+    from orchestration.lakehouse.registry import RegistryError, read_registry
 
     registry_file = settings.clients_dir() / "registry.yaml"
     try:
-        companies = {c.company_id: c for c in load_registry(registry_file)}
+        registry = read_registry(registry_file)
     except (RegistryError, FileNotFoundError) as error:
         raise OnboardError(f"registry: {error}") from None
+    companies = {c.company_id: c for c in registry.companies}
+    if company_id in registry.problems:
+        raise OnboardError(f"registry: {registry.problems[company_id]}")
     if company_id not in companies:
         raise OnboardError(f"{company_id} is not in {registry_file}: add an entry (see clients/README.md)")
     try:
@@ -126,6 +125,7 @@ class Onboarding:
         landing = settings.lake_root() / "landing" / company_id
         if not landing.is_dir() or not any(p.is_file() for p in landing.rglob("*")):
             raise OnboardError(f"{company_id}: no files in {landing}; drop the client's exports there first")
+        self._wait_until_settled(company_id)
         outcome = self._run(f"ingest {company_id}", "ingest_company_job", partition=company_id)
         from orchestration.onboard.summary import ingest_summary
 
@@ -133,6 +133,26 @@ class Onboarding:
         for line in summary.lines():
             self.console.say(f"  {line}")
         return summary
+
+    def _wait_until_settled(self, company_id: str) -> None:
+        """Files changed in the last LANDING_SETTLE_SECONDS may still be uploading and are not taken
+        yet; wait for them (a copy made with `cp -p` keeps the export's time and is taken at once)."""
+        from orchestration.ingest.landing import discover_landing
+
+        landing = settings.lake_root() / "landing"
+        settle = settings.landing_settle_seconds()
+        deadline = time.monotonic() + settle + 5
+        with self.console.step(f"waiting for {company_id}'s files to settle…") as status:
+            while True:
+                waiting = [w for w in discover_landing(landing, {company_id}).waiting
+                           if w.file.split("/", 1)[0] == company_id]
+                if not waiting or time.monotonic() > deadline:
+                    break
+                status.update(f"waiting for {len(waiting)} file(s) of {company_id} to settle "
+                              f"({waiting[0].message})…")
+                time.sleep(2)
+        if waiting:
+            self.console.say(f"  {len(waiting)} file(s) still changing, left for a later ingest: {waiting[0].file}")
 
     def build(self, company_id: str | None = None) -> dict | None:
         self._run("build the warehouse, features and KPIs", "warehouse_job")
@@ -201,12 +221,11 @@ def parser() -> argparse.ArgumentParser:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     root.add_argument("--verbose", action="store_true", help="show Dagster's event log on the terminal")
     sub = root.add_subparsers(dest="command", required=True)
-    if DRAFT_AVAILABLE:
-        draft = sub.add_parser("draft", help="draft a mapping from sample files (YAML on stdout)")
-        draft.add_argument("company")
-        draft.add_argument("files", nargs="+")
-        draft.add_argument("--write", action="store_true", help="write clients/mappings/COMPANY.yaml instead")
-        draft.add_argument("--force", action="store_true", help="with --write: overwrite an existing mapping")
+    draft = sub.add_parser("draft", help="draft a mapping from sample files (YAML on stdout)")
+    draft.add_argument("company")
+    draft.add_argument("files", nargs="+")
+    draft.add_argument("--write", action="store_true", help="write clients/mappings/COMPANY.yaml instead")
+    draft.add_argument("--force", action="store_true", help="with --write: overwrite an existing mapping")
     validate = sub.add_parser("validate", help="check the registry entry, the mapping and sample files")
     validate.add_argument("company")
     validate.add_argument("files", nargs="*", type=Path)

@@ -1,0 +1,146 @@
+"""`onboard draft` on files shaped like real exports (not our generator's): KAMP-style per-shot
+die-casting tables, extruder PLC logs, US and compact timestamps, units and labels in headers.
+Each draft must pass the validator and, unedited, read the file's values right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestration.ingest.mapping import load_mapping
+from orchestration.ingest.standardise import parse_file
+from orchestration.onboard.columns import event_map, header_unit, result_map, sensor_guess, time_format
+from orchestration.onboard.columns import DATETIME_FORMATS, DATE_FORMATS, TIME_FORMATS
+from orchestration.onboard.draft import draft_mapping
+
+COMPANY = "JC-DIE-05"
+
+
+def land(tmp_path: Path, relative: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "landing" / COMPANY / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def drafted(tmp_path: Path, files: list[Path]):
+    text = draft_mapping(COMPANY, files)
+    target = tmp_path / "clients" / "mappings" / f"{COMPANY}.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return text, load_mapping(target)
+
+
+def parsed(mapping, path: Path, tmp_path: Path):
+    within = path.relative_to(tmp_path / "landing" / COMPANY).as_posix()
+    return parse_file(path, mapping.dataset_for(within), mapping, relative_path=f"{COMPANY}/{within}")
+
+
+@pytest.mark.parametrize("values, formats, expected", [
+    (["2025-03-05 09:00:00", "2025-03-05 09:00:05"], DATETIME_FORMATS, "%Y-%m-%d %H:%M:%S"),
+    (["2025/03/05 09:00", "2025/03/05 13:10"], DATETIME_FORMATS, "%Y/%m/%d %H:%M"),
+    (["2020 10 30 00:00:04", "2020 10 30 00:00:09"], DATETIME_FORMATS, "%Y %m %d %H:%M:%S"),
+    (["5/4/20 0:00", "5/4/20 13:05", "5/14/20 9:30"], DATETIME_FORMATS, "%m/%d/%y %H:%M"),
+    (["2025.03.05 오전 9:00:00", "2025.03.05 오후 1:00:00"], DATETIME_FORMATS, "%Y.%m.%d %p %I:%M:%S"),
+    (["20250305090000", "20250305090005"], DATETIME_FORMATS, "%Y%m%d%H%M%S"),
+    (["2019-01-02", "2019-01-03"], DATE_FORMATS, "%Y-%m-%d"),
+    (["오전 09:00:00", "오후 01:00:00"], TIME_FORMATS, "%p %I:%M:%S"),
+])
+def test_timestamp_formats_are_recognised(values, formats, expected):
+    assert time_format(values, formats).format == expected
+
+
+def test_a_us_date_on_or_before_the_12th_is_a_marked_guess():
+    found = time_format(["05/04/2020 00:00:00", "05/06/2020 01:00:00"], DATETIME_FORMATS)
+    assert found.format == "%m/%d/%Y %H:%M:%S" and found.ambiguous == "%d/%m/%Y %H:%M:%S"
+    assert time_format(["05/14/2020 00:00:00"], DATETIME_FORMATS).ambiguous is None
+
+
+@pytest.mark.parametrize("header, unit", [
+    ("온도(℃)", "degC"), ("Barrel Temp (F)", "degF"), ("유온(℉)", "degF"), ("Melt Temp(°F)", "degF"),
+    ("압력(kgf/cm2)", "kgf/cm2"), ("사출압력(MPa)", "MPa"), ("Air (psi)", "psi"), ("충전압력(bar)", "bar"),
+    ("회전수(rpm)", "rpm"), ("점도(cP)", "cP"), ("전류(mA)", "mA"), ("생산량(Kg)", "kg"), ("습도(%)", "pct"),
+    ("ChamberPress_Pa", "Pa"),
+])
+def test_units_written_in_headers(header, unit):
+    assert header_unit(header)[0] == unit
+
+
+def test_tags_come_from_the_dictionarys_korean_and_english_names():
+    assert sensor_guess("살균온도").tag == "TEMP" and not sensor_guess("살균온도").sure  # unit assumed: a guess
+    assert (sensor_guess("Barrel Temp (F)").tag, sensor_guess("Barrel Temp (F)").unit) == ("TEMP", "degF")
+    assert sensor_guess("사출압력(MPa)").tag == "PRES" and sensor_guess("사출압력(MPa)").sure
+    assert sensor_guess("Spindle Speed(rpm)").tag == "SPEED"
+    assert sensor_guess("Viscosity").tag == "VISC"
+    assert sensor_guess("부하율(%)").tag is None  # percent of what: no standard tag is claimed
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["합격", "불합격"], {"합격": "pass", "불합격": "fail"}),
+    (["OK"], {"OK": "pass", "NG": "fail"}),
+    (["Y", "N"], {"Y": "pass", "N": "fail"}),
+    (["PASS"], {"PASS": "pass", "FAIL": "fail"}),
+    (["0", "1", "0"], {"0": "pass", "1": "fail"}),
+])
+def test_label_value_maps(values, expected):
+    assert result_map(values) == expected
+
+
+def test_status_value_maps():
+    assert event_map(["가동", "정지"]) == {"가동": "run", "정지": "stop", "알람": "alarm"}
+    assert event_map(["RUN", "STOP"]) == {"RUN": "run", "STOP": "stop", "ALARM": "alarm"}
+
+
+def test_kamp_style_per_shot_die_casting_table(tmp_path):
+    header = ("line,name,mold_name,time,date,count,working,molten_temp,low_section_speed,cast_pressure,"
+              "upper_mold_temp1,passorfail,mold_code")
+    rows = [f"전자교반 3라인 2호기,TM Carrier RH,TM Carrier RH-Semi-Solid DIE-06,21:{10 + i // 60:02d}:{i % 60:02d},"
+            f"2019-01-02,{i + 1},{'가동' if i % 9 else '정지'},{731 + i % 5},{110 + i % 3},{62 + i % 4},"
+            f"{206 + i % 7},{1 if i % 25 == 24 else 0},8722" for i in range(100)]
+    path = land(tmp_path, "kamp/cast_20190102.csv", "\n".join([header, *rows]) + "\n", "utf-8-sig")
+    text, mapping = drafted(tmp_path, [path])
+    entry = yaml.safe_load(text)["datasets"][0]
+    assert entry["dataset"] == "sensor_readings" and entry["layout"] == "wide"
+    assert entry["timestamp"]["columns"] == ["date", "time"] and entry["timestamp"]["format"] == "%Y-%m-%d %H:%M:%S"
+    assert entry["sensors"]["molten_temp"]["tag"] == "TEMP" and entry["sensors"]["cast_pressure"]["tag"] == "PRES"
+    assert "count" not in entry["sensors"] and "mold_code" not in entry["sensors"]
+    unplaced = " ".join(l for l in text.splitlines() if "UNPLACED" in l)
+    for column in ("passorfail", "working", "count", "mold_code"):
+        assert f'"{column}"' in unplaced
+    assert '"1": "fail"' in unplaced and '"가동": "run"' in unplaced
+    result = parsed(mapping, path, tmp_path)
+    assert result.table.num_rows == 100 * len(entry["sensors"]) and not result.rejections
+    first = [r for r in result.table.to_pylist() if r["source_tag"] == "molten_temp"][0]
+    assert first["value"] == 731 and first["reading_ts"].isoformat() == "2019-01-02T12:10:00+00:00"
+
+
+def test_extruder_plc_log_with_spaced_dates_fahrenheit_and_blank_labels(tmp_path):
+    lines = ["Date Time,Barrel Temp (F),Screw Speed(rpm),Melt Pressure(psi),PassOrFail"]
+    lines += [f"2020 10 30 00:{i // 12:02d}:{(i % 12) * 5:02d},{400 + i % 3},{55 + i % 2},{1500 + i},"
+              f"{'' if i % 10 == 3 else ('FAIL' if i % 17 == 0 else 'PASS')}" for i in range(60)]
+    path = land(tmp_path, "plc/EXT01_20201030.csv", "\r\n".join(lines) + "\r\n")
+    text, mapping = drafted(tmp_path, [path])
+    entry = yaml.safe_load(text)["datasets"][0]
+    assert entry["timestamp"]["format"] == "%Y %m %d %H:%M:%S"
+    assert entry["sensors"] == {"Barrel Temp (F)": {"tag": "TEMP", "unit": "degF"},
+                                "Screw Speed(rpm)": {"tag": "SPEED", "unit": "rpm"},
+                                "Melt Pressure(psi)": {"tag": "PRES", "unit": "psi"}}
+    assert any("PassOrFail" in l and "pass/fail" in l for l in text.splitlines() if "UNPLACED" in l)
+    assert parsed(mapping, path, tmp_path).table.num_rows == 180
+
+
+def test_us_short_dates_and_a_compact_clock_land_at_the_right_instant(tmp_path):
+    us = land(tmp_path, "press/log_0504.csv",
+              "Time,Press,Tonnage(Kg)\n5/4/20 0:00,P-1,1200\n5/4/20 13:05,P-1,1210\n5/14/20 9:30,P-2,1190\n")
+    compact = land(tmp_path, "mes/측정_20250305.csv",
+                   "측정시간,설비,온도(℃),판정\n20250305090000,M-1,25.5,OK\n20250305090010,M-1,25.7,NG\n", "cp949")
+    text, mapping = drafted(tmp_path, [us, compact])
+    us_rows = parsed(mapping, us, tmp_path).table.to_pylist()
+    assert [r["reading_ts"].isoformat() for r in us_rows] == [
+        "2020-05-03T15:00:00+00:00", "2020-05-04T04:05:00+00:00", "2020-05-14T00:30:00+00:00"]
+    assert us_rows[0]["equipment_id"] == "P-1" and us_rows[0]["tag"] == "WEIGHT" and us_rows[0]["unit"] == "kg"
+    compact_rows = parsed(mapping, compact, tmp_path).table.to_pylist()
+    assert [(r["reading_ts"].isoformat(), r["value"]) for r in compact_rows] == [
+        ("2025-03-05T00:00:00+00:00", 25.5), ("2025-03-05T00:00:10+00:00", 25.7)]
