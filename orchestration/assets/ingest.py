@@ -131,7 +131,7 @@ class IngestConfig(dg.Config):
         dg.AssetSpec(["bronze", REJECTIONS_TABLE], partitions_def=company_partitions, skippable=True,
                      description="Quarantined rows and files with a machine-readable reason (file, row, column, message)."),
         dg.AssetSpec(["bronze", LOG_TABLE], partitions_def=company_partitions, skippable=True,
-                     description="One row per landing file: hash, status, rows landed and rejected. Exactly-once ledger."),
+                     description="One row per landing file and mapping entry: hash, status, source rows = rows landed + rows rejected, bronze rows, duplicate_of, mapping version. Exactly-once ledger."),
     ],
     group_name="bronze",
     partitions_def=company_partitions,

@@ -60,6 +60,7 @@ REASONS: dict[str, str] = {
     "missing_equipment": "the equipment cell is empty",
     "missing_lot_id": "the lot id cell is empty",
     "missing_order_id": "the work order id cell is empty",
+    "missing_event_type": "the equipment event type (run/stop/alarm state) cell is empty",
     "missing_result": "the inspection result (label) cell is empty although the mapping maps a result column",
     "no_readings": "wide layout: every mapped sensor cell of the row is empty (or a missing-value sentinel)",
     "end_before_start": "a lot ends before it starts",

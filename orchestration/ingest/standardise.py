@@ -334,7 +334,26 @@ def _lookup(values: pa.Array, table: dict[str, str]) -> pa.Array:
                         pc.index_in(pc.utf8_lower(pc.utf8_trim_whitespace(values)),
                                     value_set=pa.array(list(folded), pa.string())))
         mapped = pc.coalesce(mapped, again)
+    unknown = pc.and_(pc.is_valid(values), pc.is_null(mapped))
+    if pc.any(unknown).as_py():  # a label written as a number: "1.0" (or 1.0 from Excel) is the mapping's "1"
+        numeric = {_number_label(k): v for k, v in table.items() if _number_label(k) is not None}
+        if numeric:
+            as_number, _ = parse_numbers(values)
+            texts = pc.cast(pc.cast(as_number, pa.int64(), safe=False), pa.string())
+            whole = pc.equal(pc.floor(as_number), as_number)
+            texts = pc.if_else(whole, texts, pa.scalar(None, pa.string()))
+            again = pc.take(pa.array(list(numeric.values()), pa.string()),
+                            pc.index_in(texts, value_set=pa.array(list(numeric), pa.string())))
+            mapped = pc.coalesce(mapped, again)
     return mapped
+
+
+def _number_label(label: str) -> str | None:
+    try:
+        number = float(label)
+    except ValueError:
+        return None
+    return str(int(number)) if number.is_integer() else None
 
 
 # ---------------------------------------------------------------- per dataset
@@ -559,8 +578,9 @@ def build_equipment_events(rows: _Rows, spec: DatasetSpec, mapping: ClientMappin
     rows.reject(pc.is_null(equipment), "missing_equipment", equipment_label,
                 lambda idx: [f"{equipment_label} is empty"] * len(idx))
     sent = rows.source(cols["event_type"])
-    event_type = _lookup(sent, {**{e: e for e in EVENT_TYPES}, **spec.event_values})
     column = cols["event_type"].columns[0] if cols["event_type"].columns else None
+    rows.reject(pc.is_null(sent), "missing_event_type", column, lambda idx: [f"the event type ({column}) is empty"] * len(idx))
+    event_type = _lookup(sent, {**{e: e for e in EVENT_TYPES}, **spec.event_values})
     rows.reject(pc.is_null(event_type), "unknown_event_type", column, lambda idx: [
         f"event type {v!r} is not in event_values ({', '.join(spec.event_values) or 'run, stop, alarm'})"
         for v in sent.take(int64_array(idx)).to_pylist()])

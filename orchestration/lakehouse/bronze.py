@@ -60,6 +60,7 @@ INGEST_LOG_SCHEMA = pa.schema(
         ("bronze_rows", pa.int64()),  # rows written to the dataset table (a wide row gives one per sensor)
         ("duplicate_of", pa.string()),  # status duplicate: the file whose identical content was landed first
         ("unmapped_columns", pa.string()),
+        ("missing_columns", pa.string()),  # mapped (optional) columns this file lacks: their values did not load
         ("mapping_version", pa.string()),  # first 16 hex of the sha256 of the client mapping used
         ("file_size_bytes", pa.int64()),
         ("file_modified_at", UTC_TS),

@@ -218,7 +218,8 @@ def _ingest_company(
             pending_log.append({**log_base, "dataset": dataset, "dataset_entry": entry, "status": status,
                                 "source_rows": parsed.rows_read, "rows_landed": parsed.rows_landed,
                                 "rows_rejected": parsed.rows_rejected, "bronze_rows": rows.num_rows,
-                                "unmapped_columns": ", ".join(unmapped) or None})
+                                "unmapped_columns": ", ".join(unmapped) or None,
+                                "missing_columns": ", ".join(parsed.missing_columns) or None})
 
     # Data first, then rejections, then the log: the log is the "done" mark (see bronze.py).
     for dataset, tables in pending_rows.items():

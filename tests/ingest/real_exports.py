@@ -143,7 +143,7 @@ def kamp_die_casting(seed: int = 1, shots: int = 2000) -> Export:
             row[column] = _fmt(rng.gauss(mean, spread), digits)
         rows.append(row)
     # planted: junk dates (1900 and 2068 in the date cell), sentinel cells, a few blank cells
-    for index, year in ((150, 1900), (900, 2068)):
+    for index, year in ((shots // 13, 1900), (shots * 9 // 20, 2068)):
         rows[index]["date"] = rows[index]["date"].replace("2019", str(year), 1)
         junk[rows[index]["_line"]] = year
     for index in rng.sample(range(shots), 20):

@@ -203,3 +203,30 @@ def test_mes_work_orders_with_quoted_thousands_and_ten_shipment_columns(tmp_path
     for (order_id, n), r in list(expected.items())[:50]:
         assert shipments[(order_id, n)]["quantity"] == number(r[f"{n}차출하수량"])
         assert shipments[(order_id, n)]["shipped_at"] == kst_to_utc(dt.datetime.fromisoformat(r[f"{n}차출하일"]))
+
+
+def test_historical_backfill_widens_the_window_and_numeric_labels_match(tmp_path):
+    """A 1998 export is rejected by default and lands when the entry sets timestamp.not_before;
+    labels written 0.0/1.0 match result_values "0"/"1"; a blank run/stop cell is rejected."""
+    export = kamp_die_casting(shots=300)
+    for row in export.rows:
+        row["date"] = row["date"].replace("2019", "1998")
+        row["passorfail"] = row["passorfail"] + ".0"
+    export.rows[3]["working"] = ""
+    lake = Lake(tmp_path / "default", [export])
+    lake.ingest()
+    assert lake.log()["kamp_shots"]["status"] == "quarantined"  # every row out of the window
+    assert [r["reason"] for r in lake.rejections("kamp_shots")] == ["implausible_timestamp"]
+
+    export.mapping = export.mapping.replace('format: "%Y-%m-%d %H:%M:%S"', 'format: "%Y-%m-%d %H:%M:%S", '
+                                            'not_before: 1990-01-01')
+    wide = Lake(tmp_path / "backfill", [export])
+    wide.ingest()
+    log = wide.log()
+    junk = export.notes["junk"]  # the planted 1900 and 2068 shots stay out of the widened window
+    assert_reconciles(log, "kamp_shots", len(export.rows), len(junk))
+    results = wide.rows("quality_inspections", "kamp_results")
+    assert sum(r["result"] == "fail" for r in results) == \
+        sum(r["passorfail"] == "1.0" for r in export.rows if r["_line"] not in junk)
+    states = wide.rejections("kamp_states")
+    assert {r["reason"] for r in states} == {"missing_event_type", "implausible_timestamp"}
