@@ -16,7 +16,6 @@ import csv
 import datetime as dt
 import io
 import random
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,21 +27,9 @@ from orchestration.ingest.mapping import load_mapping
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
 from orchestration.lakehouse.landing_to_bronze import ingest_company
 
-REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO / "dbt_project" / "seeds"
 COMPANY = "REAL-01"
 KST = dt.timezone(dt.timedelta(hours=9))
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)  # landing time of the tests' ingests
-
-# Tags and units the fixtures need; added to a private copy of the seeds when the repository's
-# vocabulary does not have them yet (quantity, si unit, plausible range).
-EXTRA_TAGS = {
-    "VELOCITY": ("linear_velocity", "m/s", 0, 100),
-    "DURATION": ("duration", "s", 0, 86400),
-    "LENGTH": ("length", "mm", 0, 10000),
-}
-EXTRA_UNITS = {"m/s": ("linear_velocity", "m/s"), "s": ("duration", "s"), "mm": ("length", "mm")}
-
 
 @dataclass
 class Export:
@@ -68,35 +55,6 @@ class Export:
             writer.writerow([row[c] for c in self.header])
         path.write_bytes(buffer.getvalue().encode(self.encoding))
         return path
-
-
-def seeds_with_fixture_tags(target: Path) -> Path:
-    """The repository's seeds, plus the fixtures' tags/units where the seeds lack them."""
-    shutil.copytree(SEEDS, target, dirs_exist_ok=True)
-    for name, key, extra in (("tag_dictionary.csv", "tag_code", EXTRA_TAGS), ("unit_conversions.csv", "unit", EXTRA_UNITS)):
-        path = target / name
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            fields, rows = reader.fieldnames, list(reader)
-        known = {r[key] for r in rows}
-        for code, values in extra.items():
-            if code in known:
-                continue
-            if name == "tag_dictionary.csv":
-                quantity, si, low, high = values
-                row = {"tag_code": code, "name_ko": code, "name_en": code, "quantity": quantity, "si_unit": si,
-                       "plausible_min": low, "plausible_max": high}
-            else:
-                quantity, si = values
-                row = {"unit": code, "quantity": quantity, "si_unit": si}
-                for f in fields:
-                    row.setdefault(f, "1" if f in ("factor", "multiplier", "scale") else "0")
-            rows.append({f: row.get(f, "") for f in fields})
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-    return target
 
 
 def _fmt(value: float, digits: int = 1) -> str:
@@ -401,7 +359,7 @@ ALL_EXPORTS = (kamp_die_casting, extruder_plc, press_date_only, melting_tank, cn
 
 
 class Lake:
-    """A private lake (landing, bronze, quarantine, mapping, seeds) holding some exports."""
+    """A private lake (landing, bronze, quarantine, mapping) holding some exports."""
 
     def __init__(self, root: Path, exports: list[Export]):
         self.root = root
@@ -409,13 +367,12 @@ class Lake:
         self.exports = exports
         for export in exports:
             export.write(self.landing)
-        self.seeds = seeds_with_fixture_tags(root / "seeds")
         (root / "mappings").mkdir(parents=True, exist_ok=True)
         self.mapping_file = root / "mappings" / f"{COMPANY}.yaml"
         self.mapping_file.write_text(mapping_yaml(exports), encoding="utf-8")
 
     def ingest(self, run_id: str = "run"):
-        mapping = load_mapping(self.mapping_file, seeds_dir=self.seeds)
+        mapping = load_mapping(self.mapping_file)
         files = [f for f in discover_landing(self.landing, {COMPANY}).files if f.company_id == COMPANY]
         return ingest_company(COMPANY, files, mapping=mapping, bronze=BronzeLake(self.root / "bronze"),
                               quarantine_root=self.root / "quarantine", run_id=run_id, now=NOW)

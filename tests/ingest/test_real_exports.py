@@ -100,7 +100,7 @@ def test_resent_copy_is_a_duplicate_of_the_first_file_for_every_entry(kamp_lake,
     copy_root = tmp_path / "copy"
     shutil.copytree(lake.root, copy_root)
     again = Lake.__new__(Lake)
-    again.__dict__.update(lake.__dict__, root=copy_root, landing=copy_root / "landing", seeds=copy_root / "seeds",
+    again.__dict__.update(lake.__dict__, root=copy_root, landing=copy_root / "landing",
                           mapping_file=copy_root / "mappings" / f"{COMPANY}.yaml")
     original = again.landing / export.relative
     shutil.copyfile(original, original.with_name("재전송_" + original.name))
