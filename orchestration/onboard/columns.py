@@ -185,7 +185,8 @@ def tag_for_name(name: str) -> str | None:
         if norm in (normalise(tag.name_ko), normalise(tag.name_en), code.lower()):
             return code
     for code, words in TAG_WORDS.items():
-        if code in tags and any(w in norm for w in words if len(w) > 2 or w == norm or norm.endswith(w)):
+        if code in tags and any(w in norm for w in words
+                                if len(w) > 2 or not w.isascii() or w == norm or norm.endswith(w)):
             return code
     for code, tag in tags.items():  # the dictionary's names inside a longer name (살균온도)
         if len(tag.name_ko) >= 2 and normalise(tag.name_ko) in norm:
@@ -217,7 +218,7 @@ def sensor_guess(name: str, unit_text: str | None = None) -> SensorGuess:
     if tag and unit:
         if units.get(unit) == tags[tag].quantity:
             return SensorGuess(tag, unit, f"unit {written!r} as written; tag from the name", True)
-        fits = [t for t in tags_of_quantity(units.get(unit, "")) if unit != "pct" or t == "HUMID"]
+        fits = tags_of_quantity(units.get(unit, ""))
         if len(fits) == 1 and unit != "pct":
             return SensorGuess(fits[0], unit, f"the name suggests {tag}, but {written!r} measures "
                                f"{units[unit]}: took {fits[0]}", False)
@@ -227,8 +228,9 @@ def sensor_guess(name: str, unit_text: str | None = None) -> SensorGuess:
                            f"({tags[tag].name_ko}); ask the client", False)
     if unit:
         fits = tags_of_quantity(units.get(unit, ""))
-        if len(fits) == 1 and unit != "pct":
-            return SensorGuess(fits[0], unit, f"tag from the unit {written!r} ({units[unit]})", False)
+        if fits and unit not in ("pct", "%"):
+            others = f"; or {', '.join(fits[1:])}" if len(fits) > 1 else ""
+            return SensorGuess(fits[0], unit, f"tag from the unit {written!r} ({units[unit]}{others})", False)
         return SensorGuess(None, unit, f"unit {written!r} but no standard tag for this name", False)
     return SensorGuess(None, None, "no standard tag or unit recognised in the name", False)
 

@@ -42,9 +42,16 @@ def one_sample_per_dataset(landing: Path, company: str) -> list[Path]:
 
 
 def rows(parsed, dataset, skip=()):
+    """The rows as comparable text; a tag as the quantity it measures (the draft may propose a more
+    specific tag of the dictionary, e.g. INJ_PRES for 사출압력, than an older hand-written PRES)."""
+    from orchestration.onboard.columns import tag_dictionary
+
     table = parsed.table
     keys = [k for k in KEYS[dataset] if k not in skip]
-    return sorted(tuple(str(v) for v in row) for row in zip(*(table[k].to_pylist() for k in keys)))
+    quantity = {code: tag.quantity for code, tag in tag_dictionary().items()}
+    columns = [[quantity.get(v, v) for v in table[k].to_pylist()] if k == "tag" else table[k].to_pylist()
+               for k in keys]
+    return sorted(tuple(str(v) for v in row) for row in zip(*columns))
 
 
 def constants_guessed(spec, text: str) -> set[str]:

@@ -71,10 +71,12 @@ def test_units_written_in_headers(header, unit):
 def test_tags_come_from_the_dictionarys_korean_and_english_names():
     assert sensor_guess("살균온도").tag == "TEMP" and not sensor_guess("살균온도").sure  # unit assumed: a guess
     assert (sensor_guess("Barrel Temp (F)").tag, sensor_guess("Barrel Temp (F)").unit) == ("TEMP", "degF")
-    assert sensor_guess("사출압력(MPa)").tag == "PRES" and sensor_guess("사출압력(MPa)").sure
+    assert sensor_guess("사출압력(MPa)").tag == "INJ_PRES" and sensor_guess("사출압력(MPa)").sure
+    assert sensor_guess("진공도(Pa)").tag == "PRES"
     assert sensor_guess("Spindle Speed(rpm)").tag == "SPEED"
     assert sensor_guess("Viscosity").tag == "VISC"
-    assert sensor_guess("부하율(%)").tag is None  # percent of what: no standard tag is claimed
+    assert sensor_guess("부하율(%)").tag == "LOAD_PCT"  # the dictionary's own Korean name
+    assert sensor_guess("비율(%)").tag is None  # percent of what: no standard tag is claimed
 
 
 @pytest.mark.parametrize("values, expected", [
