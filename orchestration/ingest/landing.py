@@ -193,13 +193,13 @@ class FileChanged(Exception):
 
 @dataclass(frozen=True)
 class LandingContent:
-    data: bytes
+    data: bytes | None  # None: larger than the file limit, hashed while streaming and never held
     sha256: str
     size: int
     mtime: float
 
 
-def read_landing_file(landing_file: LandingFile) -> LandingContent:
+def read_landing_file(landing_file: LandingFile, max_bytes: int | None = None) -> LandingContent:
     """The file's bytes, read once, and their hash. Opened without following links, checked again
     on the open descriptor (regular, one link, the size and mtime the scan saw) and re-checked
     after the read, so the bytes hashed are the bytes parsed and belong to one version of the file."""
@@ -211,19 +211,24 @@ def read_landing_file(landing_file: LandingFile) -> LandingContent:
             raise FileChanged(f"{landing_file.relative_path} is no longer a plain regular file")
         if (before.st_size, before.st_mtime) != (landing_file.size, landing_file.mtime):
             raise FileChanged(f"{landing_file.relative_path} changed since the landing scan")
-        chunks, remaining = [], before.st_size
+        keep = max_bytes is None or before.st_size <= max_bytes
+        digest = None if keep else hashlib.sha256()
+        chunks, remaining, read = [], before.st_size, 0
         while remaining > 0:
             chunk = os.read(fd, min(remaining, 1 << 24))
             if not chunk:
                 break
-            chunks.append(chunk)
+            chunks.append(chunk) if keep else digest.update(chunk)
             remaining -= len(chunk)
-        data = b"".join(chunks)
+            read += len(chunk)
         after = os.fstat(fd)
-        if len(data) != before.st_size or (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
+        if read != before.st_size or (after.st_size, after.st_mtime) != (before.st_size, before.st_mtime):
             raise FileChanged(f"{landing_file.relative_path} changed while it was read")
     finally:
         os.close(fd)
+    if not keep:
+        return LandingContent(None, digest.hexdigest(), before.st_size, before.st_mtime)
+    data = b"".join(chunks)
     return LandingContent(data, hashlib.sha256(data).hexdigest(), before.st_size, before.st_mtime)
 
 

@@ -28,7 +28,7 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import TableNotFoundError
 
 from orchestration.ingest.bronze_schemas import UTC_TS, bronze_schema
-from orchestration.lakehouse.storage import Location, as_location, child
+from orchestration.lakehouse.storage import Location, as_location, child, is_remote
 
 REJECTIONS_SCHEMA = pa.schema(
     [
@@ -134,6 +134,7 @@ class BronzeLake:
         """Append rows in one Delta transaction; returns the new table version."""
         if rows.num_rows == 0:
             return None
+        repair_uncommitted(self.table_path(name))
         # schema_mode="merge": a column added to a bronze schema later evolves the table
         # instead of failing the append.
         write_deltalake(
@@ -152,6 +153,36 @@ class BronzeLake:
         """Overwrite a table with a new snapshot (the registry); Delta's history keeps the old ones."""
         write_deltalake(str(self.table_path(name)), rows, mode="overwrite", schema_mode="overwrite",
                         storage_options=self.storage_options)
+
+
+def has_commit(table_path: Location) -> bool:
+    """Whether a local table folder holds at least one Delta commit (a JSON entry or a checkpoint)
+    in its `_delta_log`. A process killed during the first write of a table leaves the folder with
+    data files and an empty log: no reader may take that for a table."""
+    log = Path(str(table_path)) / "_delta_log"
+    return log.is_dir() and any(entry.name.endswith((".json", ".checkpoint.parquet")) for entry in log.iterdir())
+
+
+def repair_uncommitted(table_path: Location, *, min_age_seconds: float = 300.0) -> list[Path]:
+    """Remove what a killed first write left behind: a local table folder without any commit.
+    Nothing references its files (Delta only reads what a commit adds), so they are garbage; only
+    files older than `min_age_seconds` go, so a first write in progress elsewhere is never touched.
+    The next append then starts the table at version 0. Object stores: nothing to do (delta-rs
+    ignores uncommitted objects; vacuum removes them)."""
+    import time
+
+    if is_remote(table_path):
+        return []
+    folder = Path(str(table_path))
+    if not folder.is_dir() or has_commit(folder):
+        return []
+    now = time.time()
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    if any(now - path.stat().st_mtime < min_age_seconds for path in files):
+        return []
+    for path in files:
+        path.unlink(missing_ok=True)
+    return files
 
 
 def conform(rows: pa.Table, schema: pa.Schema) -> pa.Table:

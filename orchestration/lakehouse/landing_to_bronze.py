@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from orchestration.ingest.bronze_schemas import DATASETS
 from orchestration.ingest.landing import FileChanged, read_landing_file
+from orchestration.ingest.limits import input_limits
 from orchestration.ingest.mapping import ClientMapping
 from orchestration.ingest.rejections import FileRejected
 from orchestration.ingest.standardise import parse_file
@@ -139,11 +140,12 @@ def _ingest_company(
     pending_log: list[dict] = []
 
     current_versions = None  # source_file -> hash of its latest landed version; read lazily
+    max_file_bytes = input_limits().max_file_bytes
 
     for landing_file in sorted(files, key=lambda f: f.relative_path):
         rel = landing_file.relative_path
         try:
-            content = read_landing_file(landing_file)
+            content = read_landing_file(landing_file, max_bytes=max_file_bytes)
         except (FileChanged, FileNotFoundError) as changed:
             report.files.append(FileOutcome(rel, "", None, "changed", first_problem=str(changed)))
             continue
@@ -180,11 +182,16 @@ def _ingest_company(
                 continue
             ledger.processing(rel, digest, entry)
             try:
+                if content.data is None:
+                    raise FileRejected("file_too_large", f"{rel}: {content.size:,} bytes, more than the limit of "
+                                       f"{max_file_bytes:,} (INGEST_MAX_FILE_BYTES); the original stays in landing",
+                                       rel)
                 if spec is None:
                     raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
                 parsed = parse_file(content.data, spec, mapping, relative_path=rel, now=now)
             except FileRejected as rejected:
-                keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
+                if content.data is not None:  # an oversized original is not copied
+                    keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
                 problem = _rejection_record(company_id, rel, digest, dataset, rejected, now, run_id, entry)
                 if not _recorded(rejected_pairs, digest, entry):
                     pending_rejections.append(problem)

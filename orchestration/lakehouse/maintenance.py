@@ -15,7 +15,7 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS
-from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, WRITER_PROPERTIES, BronzeLake
+from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, WRITER_PROPERTIES, BronzeLake, has_commit
 from orchestration.lakehouse.storage import Location, is_remote
 
 # Readers of an older version (a hand-over, a time-travel query) keep their files for a week.
@@ -38,7 +38,7 @@ def bronze_tables(bronze: BronzeLake | Path) -> list[Location]:
     if is_remote(bronze.root):
         return [bronze.table_path(name) for name in sorted(BRONZE_TABLE_NAMES) if bronze.open(name) is not None]
     root = Path(bronze.root)
-    return sorted(path for path in root.iterdir() if (path / "_delta_log").is_dir()) if root.is_dir() else []
+    return sorted(path for path in root.iterdir() if has_commit(path)) if root.is_dir() else []
 
 
 def compact_and_vacuum(table_path: Location, *, retention_hours: int = RETENTION_HOURS,

@@ -84,3 +84,21 @@ def test_the_limits_are_read_from_the_environment(monkeypatch):
     assert input_limits() == InputLimits()
     monkeypatch.setenv("INGEST_MAX_LINE_BYTES", "4096")
     assert input_limits().max_line_bytes == 4096
+
+
+def test_a_file_beyond_the_size_limit_is_refused_unread_and_not_copied(world: World, monkeypatch):
+    from test_bad_input import assert_good_files_landed, run_ingest, table
+
+    from orchestration.lakehouse.bronze import REJECTIONS_TABLE
+
+    big = world.write("ACME/sensors/long_big.csv", LONG_HEADER + L1 * 3000)
+    monkeypatch.setenv("INGEST_MAX_FILE_BYTES", str(big.stat().st_size - 1))
+    _, reports = run_ingest(world)
+    [outcome] = [f for f in reports["ACME"].files if f.source_file == "ACME/sensors/long_big.csv"]
+    assert outcome.status == "quarantined" and "INGEST_MAX_FILE_BYTES" in outcome.first_problem
+    [rejection] = [r for r in table(world, REJECTIONS_TABLE).to_pylist() if r["source_file"] == outcome.source_file]
+    assert rejection["reason"] == "file_too_large"
+    assert not list((world.quarantine / "ACME").glob("*long_big.csv"))
+    assert big.exists()
+    monkeypatch.delenv("INGEST_MAX_FILE_BYTES")
+    assert_good_files_landed(world)
