@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass, field
 
 import pytest
-from ingest_fixtures import LONG_HEADER, LOT_SHEET_HEADER, LOT_SHEET_ROWS, World, write_xlsx
+from ingest_fixtures import LONG_HEADER, LOT_SHEET_HEADER, LOT_SHEET_ROWS, WIDE_HEADER, World, write_xlsx
 from test_bad_input import L1, L2, L3, Case
 from test_bad_input import test_bad_file as check_case
 
@@ -58,6 +58,10 @@ BOUNDS = [
     Bound(Case("cell_beyond_limit", "ACME/sensors/long_cell.csv",
                LONG_HEADER + L1 + "2026-11-02 08:00:00," + "E" * 500 + ",T-03,21.0,degC\n",
                "cell_too_long", row=3, column="EQ", landed=1), {"INGEST_MAX_CELL_BYTES": "100"}),
+    # found by the fuzz test: Arrow could not hand a broken CP949 row to its handler, so the file was lost
+    Bound(Case("ragged_korean_row_in_cp949", "ACME/sensors/wide_ragged.csv",
+               WIDE_HEADER + "2026-11-02,오전 08:00:00,MIX-01,150.5,30.1,\n2026-11-02,오전 08:05:00,혼합기,150.5,30.1,비고,추가\n"
+               "2026-11-02,오전 08:10:00,MIX-01,151.0,30.2,\n", "ragged_row", row=3, landed=4, encoding="cp949")),
     Bound(Case("too_many_columns", "ACME/sensors/long_wide.csv",
                LONG_HEADER.rstrip("\n") + "".join(f",x{i}" for i in range(12)) + "\n" + L1.rstrip("\n") + ",0" * 12 + "\n",
                "too_many_columns"), {"INGEST_MAX_COLUMNS": "10"}),
