@@ -28,6 +28,7 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "detectors": {
         "gap_factor": 2.5, "stuck_min_readings": 6, "stuck_min_minutes": 30, "stuck_ignore_values": [0],
         "spike_z": 8.0, "spike_max_readings": 24, "late_file_hours": 6, "freshness_hours": None,
+        "backfill_until": None,
         "ranges": {},
     },
     "severity": {

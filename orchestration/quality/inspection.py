@@ -19,7 +19,9 @@ millions of readings. Per company, dataset and KST day five dimensions are score
   (`unit_status != 'ok'`) or whose tag is unknown; inspections of lots that are not in the
   production lots; lots that end before they start.
 - timeliness (적시성): rows from files that landed more than `late_file_hours` after their last
-  event (`fct_landing_files.file_modified_at` vs the file's max event time).
+  event (`fct_landing_files.file_modified_at` vs the file's max event time). It measures ongoing
+  deliveries: a backfill (events ending before the company's first delivery, or by the
+  `backfill_until` day of `clients/quality.yaml`) is history, scored on time.
 
 The combined score (종합 점수) is the weighted mean of the five, default weights
 completeness 0.30, validity 0.25, uniqueness 0.15, consistency 0.15, timeliness 0.15
@@ -39,7 +41,7 @@ issues found by the latest inspection of each company, with `measured_at`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pandas as pd
@@ -268,7 +270,7 @@ def _prepare_sensor_tables(con, config: QualityConfig) -> None:
 
 def _sensor_daily(con, config: QualityConfig) -> pd.DataFrame:
     company = config.company_id
-    late_seconds = float(config.detector("late_file_hours")) * 3600
+    late = _late_file_sql(config)
     measured = """
     days as (
         select unnest(range(cast(to_timestamp(span_start) at time zone 'Asia/Seoul' as date),
@@ -305,7 +307,7 @@ def _sensor_daily(con, config: QualityConfig) -> pd.DataFrame:
         from _dq_rows group by all
     )"""
     # Only the days of the company's data span have an expected-readings grid to score against.
-    sql = _daily_dimensions_sql("sensor_readings", company, late_seconds, measured,
+    sql = _daily_dimensions_sql("sensor_readings", company, late, measured,
                                 reported_days="select day_kst from completeness")
     wide = con.execute(sql).df()
     details = {
@@ -313,7 +315,8 @@ def _sensor_daily(con, config: QualityConfig) -> pd.DataFrame:
         "validity": "bad = readings outside the plausible range + rows rejected at ingest",
         "uniqueness": "on bronze; bad = duplicate readings (same sensor and timestamp)",
         "consistency": "bad = unit not convertible / not matching the tag, or unknown tag",
-        "timeliness": f"bad = rows from files landing > {config.detector('late_file_hours')} h after their last event",
+        "timeliness": f"bad = rows from files landing > {config.detector('late_file_hours')} h after their last event "
+                      "(backfilled history excepted)",
     }
     return _long(wide, config.company_id, details)
 
@@ -488,7 +491,7 @@ OTHER_DATASETS = {
 
 def _other_daily(con, config: QualityConfig) -> pd.DataFrame:
     company = config.company_id
-    late_seconds = float(config.detector("late_file_hours")) * 3600
+    late = _late_file_sql(config)
     frames = []
     for dataset, (table, day, incomplete, invalid, inconsistent) in OTHER_DATASETS.items():
         measured = f"""
@@ -503,7 +506,7 @@ def _other_daily(con, config: QualityConfig) -> pd.DataFrame:
         )"""
         # No sampling grid here: a day counts once anything of the dataset (a row, a rejected
         # row, a duplicate) falls on it.
-        sql = _daily_dimensions_sql(dataset, company, late_seconds, measured, reported_days=(
+        sql = _daily_dimensions_sql(dataset, company, late, measured, reported_days=(
             "select day_kst from facts union select day_kst from rejected union select day_kst from uniqueness"))
         frames.append(con.execute(sql).df())
     wide = pd.concat(frames, ignore_index=True)
@@ -512,14 +515,15 @@ def _other_daily(con, config: QualityConfig) -> pd.DataFrame:
         "validity": "bad = impossible values (negative quantity, defects > quantity, unknown result) + rejected rows",
         "uniqueness": "on bronze; bad = duplicate rows of the same natural key",
         "consistency": "bad = inspections of unknown lots, unmapped defect types, lots ending before they start",
-        "timeliness": f"bad = rows from files landing > {config.detector('late_file_hours')} h after their last event",
+        "timeliness": f"bad = rows from files landing > {config.detector('late_file_hours')} h after their last event "
+                      "(backfilled history excepted)",
     }
     return _long(wide, company, details)
 
 
 def _other_issues(con, config: QualityConfig, measured_at: datetime) -> pd.DataFrame:
     company = config.company_id
-    late_seconds = float(config.detector("late_file_hours")) * 3600
+    late = _late_file_sql(config)
     frames = []
     frames.append(con.execute(
         f"""
@@ -540,7 +544,7 @@ def _other_issues(con, config: QualityConfig, measured_at: datetime) -> pd.DataF
                f._source_file as source_file, l.file_modified_at,
                (epoch(l.file_modified_at) - epoch(f.last_event)) / 3600.0 as delay_hours
         from files f join ({_landing_files_sql(company)}) l on l.source_file = f._source_file
-        where epoch(l.file_modified_at) - epoch(f.last_event) > {late_seconds}
+        where {late}
         """
     ).df())
     frames.append(con.execute(
@@ -649,10 +653,28 @@ def _uniqueness_per_day_sql(dataset: str) -> str:
     """
 
 
-def _late_rows_per_day_sql(dataset: str, company: str, late_seconds: float) -> str:
+def _late_file_sql(config: QualityConfig) -> str:
+    """When a landed file `f` (its `last_event`) with landing record `l` (`file_modified_at`) counts
+    as late: it landed more than `late_file_hours` after its last event, and it is an ongoing
+    delivery. History is not late: a file whose events end before the company's first delivery
+    (what a client sends at onboarding), or by the end of the KST day `backfill_until` of
+    `clients/quality.yaml`, is scored as on time and raises no late-file issue."""
+    company = config.company_id
+    late_seconds = float(config.detector("late_file_hours")) * 3600
+    first_delivery = f"(select min(file_modified_at) from ({_landing_files_sql(company)}))"
+    sql = (f"(epoch(l.file_modified_at) - epoch(f.last_event) > {late_seconds} "
+           f"and f.last_event >= {first_delivery}")
+    backfill_until = config.settings["detectors"].get("backfill_until")
+    if backfill_until:
+        day = date.fromisoformat(str(backfill_until)) + timedelta(days=1)
+        sql += f" and f.last_event >= timestamptz '{day.isoformat()} 00:00:00+09:00'"
+    return sql + ")"
+
+
+def _late_rows_per_day_sql(dataset: str, company: str, late: str) -> str:
     return f"""
         select b.day_kst, sum(b.n) as n,
-               coalesce(sum(b.n) filter (epoch(l.file_modified_at) - epoch(f.last_event) > {late_seconds}), 0) as late
+               coalesce(sum(b.n) filter ({late}), 0) as late
         from _dq_bronze_days b
         join _dq_files f on f.dataset = b.dataset and f._source_file = b._source_file
         left join ({_landing_files_sql(company)}) l on l.source_file = b._source_file
@@ -661,7 +683,7 @@ def _late_rows_per_day_sql(dataset: str, company: str, late_seconds: float) -> s
     """
 
 
-def _daily_dimensions_sql(dataset: str, company: str, late_seconds: float, measured: str,
+def _daily_dimensions_sql(dataset: str, company: str, late: str, measured: str,
                           reported_days: str) -> str:
     """One wide row per reported KST day of a dataset: expected, observed and bad per dimension
     (the c_/v_/u_/k_/t_ columns `_long` reads).
@@ -675,7 +697,7 @@ def _daily_dimensions_sql(dataset: str, company: str, late_seconds: float, measu
     with {measured},
     rejected as ({_rejections_per_day_sql(dataset, company)}),
     uniqueness as ({_uniqueness_per_day_sql(dataset)}),
-    timeliness as ({_late_rows_per_day_sql(dataset, company, late_seconds)}),
+    timeliness as ({_late_rows_per_day_sql(dataset, company, late)}),
     reported_days as ({reported_days})
     select '{dataset}' as dataset, d.day_kst,
            coalesce(c.expected, 0) as c_expected, coalesce(c.observed, 0) as c_observed, coalesce(c.bad, 0) as c_bad,
