@@ -1,0 +1,1 @@
+"""Who may see what: per-company access to the warehouse."""
