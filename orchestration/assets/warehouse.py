@@ -20,7 +20,8 @@ from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_p
 from orchestration.warehouse.environment import environment
 from orchestration.warehouse.stale_models import build_args, stale_incremental_models
 
-LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts"}
+LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts",
+                "features": "features"}
 
 
 class WarehouseTranslator(DagsterDbtTranslator):

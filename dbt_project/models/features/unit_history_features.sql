@@ -1,0 +1,105 @@
+{#-
+  History of a unit's line as it was known when the unit ended: only inspection results timestamped
+  strictly before the unit's end (a result that arrives later, or a correction, never changes an
+  earlier unit's history), and only events strictly before it. Defect rates over the previous 7 and
+  30 days come from cumulative counts per line taken by as-of joins (scales to per-shot units
+  without a self-join).
+-#}
+with units as (
+    select unit_key, company_id, line_id, equipment_id, end_ts_utc
+    from {{ ref('production_units') }}
+),
+
+inspections as (
+    select i.company_id, coalesce(u.line_id, i.line_id) as line_id, i.inspected_at_utc, i.is_defect
+    from {{ ref('fct_quality_inspections') }} as i
+    left join {{ ref('production_units') }} as u on u.unit_key = i.lot_key
+    where i.inspected_at_utc is not null and i.is_defect is not null
+),
+
+labels_by_time as (
+    -- results arriving at the same instant count together, so an as-of match never splits them
+    select company_id, line_id, inspected_at_utc as label_ts_utc,
+           count(*) as labelled,
+           count(*) filter (where is_defect) as defective
+    from inspections
+    group by company_id, line_id, inspected_at_utc
+),
+
+cumulative as (
+    select
+        company_id, line_id, label_ts_utc, labelled, defective,
+        sum(labelled) over w as cum_labelled,
+        sum(defective) over w as cum_defective,
+        sum(labelled) over last_five as recent_labelled,
+        sum(defective) over last_five as recent_defective
+    from labels_by_time
+    window w as (partition by company_id, line_id order by label_ts_utc rows unbounded preceding),
+           last_five as (partition by company_id, line_id order by label_ts_utc rows 4 preceding)
+),
+
+as_of_end as (
+    select u.unit_key, c.cum_labelled, c.cum_defective, c.defective, c.labelled,
+           c.recent_labelled, c.recent_defective
+    from units as u
+    asof left join cumulative as c
+      on u.company_id = c.company_id and u.line_id is not distinct from c.line_id
+     and u.end_ts_utc > c.label_ts_utc
+),
+
+as_of_7d as (
+    select u.unit_key, c.cum_labelled, c.cum_defective
+    from units as u
+    asof left join cumulative as c
+      on u.company_id = c.company_id and u.line_id is not distinct from c.line_id
+     and u.end_ts_utc - interval 7 day >= c.label_ts_utc
+),
+
+as_of_30d as (
+    select u.unit_key, c.cum_labelled, c.cum_defective
+    from units as u
+    asof left join cumulative as c
+      on u.company_id = c.company_id and u.line_id is not distinct from c.line_id
+     and u.end_ts_utc - interval 30 day >= c.label_ts_utc
+),
+
+events as (
+    select company_id, line_id, equipment_id, event_type, event_ts_utc
+    from {{ ref('fct_equipment_events') }}
+    where event_ts_utc is not null and event_type in ('stop', 'alarm')
+),
+
+last_events as (
+    select
+        u.unit_key,
+        max(e.event_ts_utc) filter (where e.event_type = 'alarm') as last_alarm_ts_utc,
+        max(e.event_ts_utc) filter (where e.event_type = 'stop') as last_stop_ts_utc
+    from units as u
+    join events as e
+      on e.company_id = u.company_id
+     and (e.equipment_id = u.equipment_id or (u.equipment_id is null and e.line_id = u.line_id))
+     and e.event_ts_utc < u.end_ts_utc
+    group by u.unit_key
+),
+
+final as (
+    select
+        u.unit_key,
+        coalesce(n.cum_labelled, 0) - coalesce(w7.cum_labelled, 0) as line_labelled_7d,
+        (coalesce(n.cum_defective, 0) - coalesce(w7.cum_defective, 0))
+            / nullif(coalesce(n.cum_labelled, 0) - coalesce(w7.cum_labelled, 0), 0) as line_defect_rate_7d,
+        coalesce(n.cum_labelled, 0) - coalesce(w30.cum_labelled, 0) as line_labelled_30d,
+        (coalesce(n.cum_defective, 0) - coalesce(w30.cum_defective, 0))
+            / nullif(coalesce(n.cum_labelled, 0) - coalesce(w30.cum_labelled, 0), 0) as line_defect_rate_30d,
+        n.defective / nullif(n.labelled, 0) as previous_unit_defect,
+        n.recent_defective / nullif(n.recent_labelled, 0) as previous_5_defect_rate,
+        epoch(u.end_ts_utc) - epoch(le.last_alarm_ts_utc) as seconds_since_alarm,
+        epoch(u.end_ts_utc) - epoch(le.last_stop_ts_utc) as seconds_since_stop
+    from units as u
+    left join as_of_end as n using (unit_key)
+    left join as_of_7d as w7 using (unit_key)
+    left join as_of_30d as w30 using (unit_key)
+    left join last_events as le using (unit_key)
+)
+
+select * from final

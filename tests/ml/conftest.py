@@ -1,0 +1,29 @@
+"""Warehouse-shaped units (orchestration/sample_clients/warehouse_units.py) loaded into an
+in-memory DuckDB, with the dbt feature models built on them exactly as dbt would."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from orchestration.ml.features import build_feature_tables, unit_frame
+from orchestration.sample_clients.warehouse_units import UnitSample, load_marts
+
+
+def _features_of(*samples: UnitSample) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    load_marts(con, *samples)
+    build_feature_tables(con)
+    return con
+
+
+@pytest.fixture
+def features_of():
+    """features_of(*samples) -> a DuckDB connection with the marts and features.* built."""
+    return _features_of
+
+
+@pytest.fixture
+def frame_of():
+    """frame_of(sample) -> the company's wide unit frame (features + label)."""
+    return lambda sample: unit_frame(_features_of(sample), sample.company_id)
