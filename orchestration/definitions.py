@@ -6,8 +6,9 @@ from dagster_dbt import DbtCliResource
 from orchestration.alerts import ALERT_SENSORS
 from orchestration.automation import quality_after_warehouse_sensor
 from orchestration.checks import OPERATOR_CHECKS, freshness_check_job, hourly_freshness_schedule
-from orchestration.assets import features, ingest, kpis, quality, warehouse
+from orchestration.assets import features, ingest, kpis, ml, quality, warehouse
 from orchestration.jobs import (
+    ai_solution_job,
     ingest_company_job,
     nightly_warehouse_schedule,
     quality_report_job,
@@ -23,9 +24,9 @@ from orchestration.warehouse.dbt_project import dbt_executable, warehouse_dbt_pr
 @dg.definitions
 def defs() -> dg.Definitions:
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality]),
+        assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality, ml]),
         asset_checks=[*dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]), *OPERATOR_CHECKS],
-        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, bronze_upkeep_job,
+        jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, ai_solution_job, bronze_upkeep_job,
               freshness_check_job],
         schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule, hourly_freshness_schedule],
         sensors=[

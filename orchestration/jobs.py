@@ -21,7 +21,8 @@ ingest_company_job = dg.define_asset_job(
 
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze") - dg.AssetSelection.groups("quality_reports"),
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze") - dg.AssetSelection.groups("quality_reports")
+    - dg.AssetSelection.groups("ai_solutions"),
     description="Rebuild the warehouse (dbt build), then features, KPIs and the KPI dashboard.",
 )
 
@@ -30,6 +31,13 @@ quality_report_job = dg.define_asset_job(
     selection=dg.AssetSelection.groups("quality_reports"),
     description="Inspect one company's data quality (asset checks per dimension) and write its "
     "consulting report to lake/reports/quality/<company_id>.html.",
+)
+
+ai_solution_job = dg.define_asset_job(
+    "ai_solution_job",
+    selection=dg.AssetSelection.groups("ai_solutions"),
+    description="Train and judge one company's defect-prediction model (MLflow), score its new units, measure "
+    "the on-site result and drift, and write its AI demonstration report to lake/reports/ai/<company_id>.html.",
 )
 
 nightly_warehouse_schedule = dg.ScheduleDefinition(

@@ -61,7 +61,7 @@ def warehouse_version(con: duckdb.DuckDBPyConnection) -> dict:
     for table, column in (("fct_production_lots", "end_ts_utc"), ("fct_quality_inspections", "inspected_at_utc"),
                           ("fct_sensor_readings", "reading_ts_utc"), ("fct_equipment_events", "event_ts_utc")):
         try:
-            rows, newest = con.execute(f"select count(*), max({column}) from main.{table}").fetchone()
+            rows, newest = con.execute(f"select count(*), max({column}) from main.{table}").fetchall()[0]
         except duckdb.Error:
             continue
         version[table] = {"rows": rows, "newest_utc": str(newest)}
@@ -105,7 +105,7 @@ def _train_and_track(frame: pd.DataFrame, company_id: str, training_set: Trainin
                                              "unit_key": []}), company_id)
     params = {**{k: v for k, v in new_model().get_params().items() if v is not None},
               "model": "sklearn.HistGradientBoostingClassifier", "split": "time-ordered train/validation/test "
-              + "/".join(f"{int(s * 100)}" for s in SPLIT), "threshold_rule": "best F1 on validation",
+              + "/".join(f"{int(s * 100)}" for s in SPLIT), "threshold_rule": "best F2 on validation (lowest of ties)",
               "features": len(result.columns)}
     tags = {"company_id": company_id, "demonstrable": str(result.verdict.demonstrable).lower(),
             "reason": result.verdict.reason, "code_version": input_version.get("code_version"),

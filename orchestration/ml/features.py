@@ -34,9 +34,9 @@ def render_feature_model(name: str) -> str:
 
 def build_feature_tables(con: duckdb.DuckDBPyConnection, models: tuple[str, ...] = FEATURE_MODELS) -> None:
     """Build the feature models on `con` (which holds the marts in `main`), as dbt would."""
-    con.execute("create schema if not exists features")
+    con.execute("create schema if not exists features").fetchall()
     for name in models:
-        con.execute(f"create or replace table features.{name} as {render_feature_model(name)}")
+        con.execute(f"create or replace table features.{name} as {render_feature_model(name)}").fetchall()
 
 
 def unit_frame(con: duckdb.DuckDBPyConnection, company_id: str) -> pd.DataFrame:

@@ -119,6 +119,7 @@ def drift_flags(company_id: str, model_row: pd.Series, daily: pd.DataFrame, psi:
                       "value": float(rolling["rolling_pr_auc"].iloc[-1]), "limit": limit,
                       "detail": f"on-site PR-AUC over the last {int(rolling['window_units'].iloc[-1])} labelled units"})
     out = pd.DataFrame(flags, columns=["kind", "flagged", "since_date_kst", "value", "limit", "detail"])
+    out["since_date_kst"] = pd.to_datetime(out["since_date_kst"]).dt.date
     out.insert(0, "model_version", version)
     out.insert(0, "company_id", company_id)
     out["evaluated_at_utc"] = evaluated_at
@@ -135,6 +136,8 @@ def score(frame: pd.DataFrame, model, model_row: pd.Series, previous: pd.DataFra
     fresh = new_predictions(frame, model, model_row, set(mine["unit_key"]) if len(mine) else set(), scored_at)
     every = pd.concat([p for p in (mine, fresh) if len(p)], ignore_index=True) if len(mine) or len(fresh) \
         else pd.DataFrame()
+    if len(every):  # rows read back from the warehouse carry timestamps, fresh ones dates
+        every["date_kst"] = pd.to_datetime(every["date_kst"]).dt.date
     company_id = str(model_row["company_id"])
     daily = onsite_daily(every, frame) if len(every) else pd.DataFrame()
     if len(daily):

@@ -19,18 +19,29 @@ from orchestration.warehouse.publish import WarehouseFile
 SCHEMA = "ml"
 
 
+def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                            [SCHEMA, table]).fetchall()[0][0])
+
+
 def _write(con: duckdb.DuckDBPyConnection, table: str, company_id: str, frame: pd.DataFrame, replace: bool) -> None:
+    if not len(frame):  # nothing to say (yet) for this company: only its old rows go
+        if replace and _table_exists(con, table):
+            con.execute(f"delete from {SCHEMA}.{table} where company_id = ?", [company_id]).fetchall()
+        return
+    # a column that is empty in this batch would give the table a NULL type; text takes any later value
+    frame = frame.astype({c: "string" for c in frame.columns if frame[c].dtype == object and frame[c].isna().all()})
     con.register("incoming", frame)
     try:
-        con.execute(f"create table if not exists {SCHEMA}.{table} as select * from incoming limit 0")
+        con.execute(f"create table if not exists {SCHEMA}.{table} as select * from incoming limit 0").fetchall()
         existing = {r[0] for r in con.execute(
             "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
             [SCHEMA, table]).fetchall()}
         if set(frame.columns) != existing:  # a new code version's columns: the table follows the code
-            con.execute(f"create or replace table {SCHEMA}.{table} as select * from incoming limit 0")
+            con.execute(f"create or replace table {SCHEMA}.{table} as select * from incoming limit 0").fetchall()
         if replace:
-            con.execute(f"delete from {SCHEMA}.{table} where company_id = ?", [company_id])
-        con.execute(f"insert into {SCHEMA}.{table} by name select * from incoming")
+            con.execute(f"delete from {SCHEMA}.{table} where company_id = ?", [company_id]).fetchall()
+        con.execute(f"insert into {SCHEMA}.{table} by name select * from incoming").fetchall()
     finally:
         con.unregister("incoming")
 
@@ -41,7 +52,7 @@ def write_company_results(warehouse: WarehouseFile, company_id: str, *, replace:
     with warehouse.rebuild() as build:
         con = duckdb.connect(str(build))
         try:
-            con.execute(f"create schema if not exists {SCHEMA}")
+            con.execute(f"create schema if not exists {SCHEMA}").fetchall()
             for table, frame in (replace or {}).items():
                 _write(con, table, company_id, frame, replace=True)
             for table, frame in (append or {}).items():
@@ -53,8 +64,6 @@ def write_company_results(warehouse: WarehouseFile, company_id: str, *, replace:
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, company_id: str) -> pd.DataFrame:
     """The company's rows of an `ml` table; empty when the table does not exist yet."""
-    exists = con.execute("select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-                         [SCHEMA, table]).fetchone()[0]
-    if not exists:
+    if not _table_exists(con, table):
         return pd.DataFrame()
     return con.execute(f"select * from {SCHEMA}.{table} where company_id = ?", [company_id]).df()

@@ -1,6 +1,6 @@
 """A baseline defect-prediction model per company, judged against the prior rate.
 
-Time-based split (train on the oldest 60 % of labelled units, choose the threshold on the next
+Time-based split (train on the oldest 60 % of labelled units, choose the threshold (best F2) on the next
 20 %, test on the newest 20 %), class imbalance handled by balanced class weights, a trivial
 prior-rate baseline to beat. A company's model is demonstrable (실증 가능) only when PR-AUC and
 ROC-AUC on the test units beat the baseline beyond their bootstrap intervals; otherwise the
@@ -18,7 +18,7 @@ from sklearn.inspection import permutation_importance
 from threadpoolctl import threadpool_limits
 
 from orchestration.ml.features import as_matrix, feature_columns
-from orchestration.ml.metrics import AtThreshold, Interval, at_threshold, best_f1_threshold, pr_auc, roc_auc
+from orchestration.ml.metrics import AtThreshold, Interval, at_threshold, best_threshold, pr_auc, roc_auc
 
 MIN_UNITS = 200  # labelled units
 MIN_DEFECTS = 20  # labelled defective units
@@ -159,7 +159,7 @@ def _train_company(frame: pd.DataFrame, company_id: str, *, seed: int, importanc
     columns = informative_columns(train, feature_columns(labelled))
     model = new_model(seed).fit(as_matrix(train, columns), train["label"].to_numpy())
     score = lambda part: model.predict_proba(as_matrix(part, columns))[:, 1]  # noqa: E731
-    threshold = best_f1_threshold(validation["label"].to_numpy(), score(validation))
+    threshold = best_threshold(validation["label"].to_numpy(), score(validation))
     y, p = test["label"].to_numpy(), score(test)
     result.model, result.columns, result.threshold = model, columns, threshold
     result.training_cutoff_utc = labelled["end_ts_utc"].max()

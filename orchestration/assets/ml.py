@@ -1,0 +1,134 @@
+"""Stage 3b: AI solutions per company (AI 솔루션 개발 및 실증), partitioned by company.
+
+`ml/defect_model` trains and judges the company's defect-prediction model on the feature models
+(MLflow run + registered version; result row in `ml.model_results`); `ml/unit_scores` scores the
+units that ended after its training data, measures the on-site result once labels arrive and
+flags drift (`ml.predictions`, `ml.onsite_daily`, `ml.feature_psi`, `ml.drift_flags`).
+"""
+
+
+import json
+
+import dagster as dg
+import pandas as pd
+from dagster_dbt import get_asset_key_for_model
+
+from orchestration.assets.warehouse import warehouse_models
+from orchestration.ml import store
+from orchestration.ml.development import develop, feature_baseline_rows
+from orchestration.ml.features import unit_frame
+from orchestration.ml.scoring import score
+from orchestration.ml.tracking import UI_PORT, Tracking
+from orchestration.partitions import company_partitions
+from orchestration.resources import LakeResource, WarehouseResource
+
+FEATURE_MODELS = ("production_units", "unit_sensor_window_features", "unit_equipment_state", "unit_history_features")
+GROUP = "ai_solutions"
+
+
+def tracking_for(lake: LakeResource) -> Tracking:
+    return Tracking(lake.root_path / "mlflow")
+
+
+def training_sets_root(lake: LakeResource):
+    return lake.gold / "ml" / "training_sets"
+
+
+def _metric(value) -> float:
+    return float(value) if value is not None and pd.notna(value) else -1.0
+
+
+@dg.asset(
+    key=["ml", "defect_model"],
+    group_name=GROUP,
+    partitions_def=company_partitions,
+    deps=[get_asset_key_for_model([warehouse_models], m) for m in FEATURE_MODELS],
+    pool="warehouse",
+    kinds={"python", "scikit-learn", "mlflow"},
+    description="The company's defect-prediction model (불량 예측): time-split training on its labelled units, "
+    "prior-rate baseline, PR-AUC/ROC-AUC with bootstrap intervals, threshold chosen on validation; tracked in "
+    "MLflow (lake/mlflow) with a registered version; verdict and metrics in ml.model_results.",
+)
+def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
+                 warehouse: WarehouseResource) -> dg.MaterializeResult:
+    company = context.partition_key
+    tracking = tracking_for(lake)
+    con = warehouse.file.connect_read_only()
+    try:
+        development = develop(con, company, training_sets_root=training_sets_root(lake), tracking=tracking)
+    finally:
+        con.close()
+    row = development.result_row()
+    store.write_company_results(warehouse.file, company, replace={
+        "model_results": row, "feature_baselines": feature_baseline_rows(development)})
+    r, v = development.result, development.result.verdict
+    (context.log.info if v.demonstrable else context.log.warning)(f"{company}: {v.reason_en}")
+    metadata = {
+        "company": company, "demonstrable": v.demonstrable, "verdict": f"{v.reason_ko} / {v.reason_en}",
+        "labelled_units": r.units, "defective_units": r.defects,
+        "pr_auc": _metric(r.pr_auc.value), "pr_auc_interval": f"{r.pr_auc.low} – {r.pr_auc.high}",
+        "baseline_pr_auc": _metric(r.baseline_pr_auc), "roc_auc": _metric(r.roc_auc.value),
+        "threshold": _metric(r.threshold),
+        "mlflow_run": dg.MetadataValue.url(development.run.ui_url()),
+        "mlflow_tracking_uri": development.run.tracking_uri,
+        "registered_model": f"{development.run.model_name} v{development.run.model_version}"
+        if development.run.model_version else "none (no model fitted)",
+        "input_version": dg.MetadataValue.json(json.loads(row.iloc[0]["input_version"])),
+        "warehouse_table": "ml.model_results",
+        "mlflow_ui": f"uvx --from mlflow==3.17.2 mlflow ui --backend-store-uri {tracking.uri} "
+                     f"--host 127.0.0.1 --port {UI_PORT}",
+    }
+    if development.training_set:
+        metadata["training_set"] = dg.MetadataValue.path(str(development.training_set.path))
+    if r.test is not None:
+        metadata["confusion_matrix_test"] = dg.MetadataValue.md(
+            f"| | 예측 불량 | 예측 양품 |\n|---|---|---|\n| 실제 불량 | {r.test.tp} | {r.test.fn} |\n"
+            f"| 실제 양품 | {r.test.fp} | {r.test.tn} |")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    key=["ml", "unit_scores"],
+    group_name=GROUP,
+    partitions_def=company_partitions,
+    deps=[dg.AssetKey(["ml", "defect_model"])],
+    pool="warehouse",
+    kinds={"python", "mlflow"},
+    description="Scores the company's units that ended after the model's training data with its registered "
+    "version (ml.predictions, never rewritten), the on-site result (실증) per KST day once labels arrive "
+    "(ml.onsite_daily), PSI per feature against training (ml.feature_psi) and drift/degradation flags with the "
+    "day they started (ml.drift_flags).",
+)
+def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
+                warehouse: WarehouseResource) -> dg.MaterializeResult:
+    company = context.partition_key
+    con = warehouse.file.connect_read_only()
+    try:
+        models = store.read_table(con, "model_results", company)
+        fitted = models[models["model_version"].notna()] if len(models) else models
+        if not len(fitted):
+            context.log.info(f"{company}: no fitted model yet, nothing to score")
+            return dg.MaterializeResult(metadata={"company": company, "scored_units": 0,
+                                                  "note": "no fitted model (see ml.model_results.reason)"})
+        model_row = fitted.sort_values("trained_at_utc").iloc[-1]
+        frame = unit_frame(con, company)
+        previous = store.read_table(con, "predictions", company)
+        baseline = store.read_table(con, "feature_baselines", company)
+    finally:
+        con.close()
+    baseline = baseline[baseline["model_version"].astype(str) == str(model_row["model_version"])] \
+        if len(baseline) else baseline
+    model = tracking_for(lake).load_model(company, str(model_row["model_version"]))
+    result = score(frame, model, model_row, previous, baseline)
+    store.write_company_results(
+        warehouse.file, company, append={"predictions": result.predictions},
+        replace={"onsite_daily": result.onsite_daily, "feature_psi": result.feature_psi,
+                 "drift_flags": result.drift_flags})
+    flagged = result.drift_flags[result.drift_flags["flagged"]] if len(result.drift_flags) else result.drift_flags
+    return dg.MaterializeResult(metadata={
+        "company": company, "model_version": str(model_row["model_version"]),
+        "scored_units": len(result.predictions), "dagster/row_count": len(result.predictions),
+        "labelled_days": len(result.onsite_daily),
+        "drift": ", ".join(f"{r.kind} since {r.since_date_kst}" for r in flagged.itertuples()) or "none",
+        "warehouse_tables": "ml.predictions, ml.onsite_daily, ml.feature_psi, ml.drift_flags",
+    })
