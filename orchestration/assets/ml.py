@@ -20,6 +20,7 @@ from orchestration.ml.features import unit_frame
 from orchestration.ml.scoring import score
 from orchestration.ml.tracking import UI_PORT, Tracking
 from orchestration.partitions import company_partitions
+from orchestration.reports.ai_report import render_ai_report
 from orchestration.resources import LakeResource, WarehouseResource
 
 FEATURE_MODELS = ("production_units", "unit_sensor_window_features", "unit_equipment_state", "unit_history_features")
@@ -59,8 +60,11 @@ def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
     finally:
         con.close()
     row = development.result_row()
+    test = development.result.predictions
+    test = test.assign(company_id=company, model_version=development.run.model_version) if test is not None \
+        else pd.DataFrame()
     store.write_company_results(warehouse.file, company, replace={
-        "model_results": row, "feature_baselines": feature_baseline_rows(development)})
+        "model_results": row, "feature_baselines": feature_baseline_rows(development), "test_predictions": test})
     r, v = development.result, development.result.verdict
     (context.log.info if v.demonstrable else context.log.warning)(f"{company}: {v.reason_en}")
     metadata = {
@@ -132,3 +136,24 @@ def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
         "drift": ", ".join(f"{r.kind} since {r.since_date_kst}" for r in flagged.itertuples()) or "none",
         "warehouse_tables": "ml.predictions, ml.onsite_daily, ml.feature_psi, ml.drift_flags",
     })
+
+
+@dg.asset(
+    key=["reports", "ai_demonstration"],
+    group_name=GROUP,
+    partitions_def=company_partitions,
+    deps=[dg.AssetKey(["ml", "unit_scores"])],
+    kinds={"html", "plotly"},
+    description="The company's AI demonstration report (AI 솔루션 실증 보고서), offline HTML in Korean first: "
+    "lake/reports/ai/<company_id>.html.",
+)
+def ai_demonstration_report(context: dg.AssetExecutionContext, lake: LakeResource,
+                            warehouse: WarehouseResource) -> dg.MaterializeResult:
+    company = context.partition_key
+    con = warehouse.file.connect_read_only()
+    try:
+        path = render_ai_report(con, company, lake.reports / "ai" / f"{company}.html")
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={"company": company, "report": dg.MetadataValue.path(str(path)),
+                                          "bytes": path.stat().st_size})

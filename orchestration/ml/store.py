@@ -3,6 +3,8 @@ the warehouse storage (issue 13: DuckLake transactions) is a change here only.
 
 Tables (read by the KPIs and the post-management watch list):
 - `ml.model_results`   one row per company and training run: metrics vs baseline, verdict, MLflow ids;
+- `ml.feature_baselines` training-time decile bins per feature (for PSI);
+- `ml.test_predictions` the test-period scores of the latest model (report);
 - `ml.predictions`     one row per scored unit and model version;
 - `ml.onsite_daily`    on-site (실증) precision/recall per company and KST day of labelled predictions;
 - `ml.feature_psi`     PSI of each monitored feature per company, model version and KST day;
