@@ -3,6 +3,7 @@
     uv run python bench/run.py ingest [--quick]        # ingest path vs bare pyarrow read_csv + write_deltalake
     uv run python bench/run.py incremental [--quick]   # dbt incremental after one new day vs full rebuild
     uv run python bench/run.py runs [--quick]          # a no-op and a one-file ingest run through Dagster vs called directly
+    uv run python bench/run.py onboard [--quick]       # one new company, 20k-row file -> quality report (bar 90 s)
 
 Ratios are measured against a baseline timed in the same run, on the same machine and files.
 """
@@ -20,17 +21,17 @@ os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import incremental, ingest, runs  # noqa: E402
+from bench import incremental, ingest, onboard, runs  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["ingest", "incremental", "runs"])
+    parser.add_argument("benchmark", choices=["ingest", "incremental", "runs", "onboard"])
     parser.add_argument("--quick", action="store_true", help="a smaller run of the same shape (minutes)")
     parser.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parent / "out",
                         help="where generated data goes (deleted and recreated)")
     args = parser.parse_args(argv)
-    module = {"ingest": ingest, "incremental": incremental, "runs": runs}[args.benchmark]
+    module = {"ingest": ingest, "incremental": incremental, "runs": runs, "onboard": onboard}[args.benchmark]
     result = module.run(quick=args.quick, workdir=args.workdir / args.benchmark)
     print(json.dumps(result, ensure_ascii=False))
     return 0
