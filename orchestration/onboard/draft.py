@@ -45,6 +45,12 @@ class Entry:
     notes: list[str] = field(default_factory=list)  # comment lines above the entry
     unplaced: list[str] = field(default_factory=list)  # comment lines at its end
     guesses: int = 0
+    # sensor entries: what an entry drafted from the same file's other columns reuses
+    timestamp: tuple | None = None
+    lot_index: int | None = None
+    sequence_index: int | None = None
+    equipment_line: str = ""
+    line_line: str = ""
 
     def add(self, line: str, guess: str | None = None, note: str | None = None) -> None:
         if guess:
@@ -150,8 +156,21 @@ def dataset_of(c: Columns) -> str | None:
     sensors = [i for i in c.numeric if not _is_id_or_count(c.header[i])]
     if c.events and len(sensors) <= 1 and c.timestamps:
         return "equipment_events"
-    if sensors and c.timestamps:
+    if sensors and (c.timestamps or file_name_stamp(c.sample.path.name)):
         return "sensor_readings:wide"
+    return None
+
+
+FILE_STAMPS = ((r"(\d{8}_\d{6})", "%Y%m%d_%H%M%S"), (r"(\d{14})", "%Y%m%d%H%M%S"), (r"(\d{8}-\d{6})", "%Y%m%d-%H%M%S"))
+
+
+def file_name_stamp(name: str) -> tuple[str, str] | None:
+    """(regex with one group, strptime format) of a start time written in a file name
+    (`CNC01_20240305_080000.csv`), for exports without a clock column."""
+    for pattern, fmt in FILE_STAMPS:
+        match = re.search(pattern, name)
+        if match and col._strptime(match.group(1), fmt) is not None:
+            return pattern, fmt
     return None
 
 
@@ -181,7 +200,7 @@ def files_glob(path: Path, company_id: str) -> tuple[str, bool]:
     return glob, company_id in parts[:-1]
 
 
-def draft_entry(sample: Sample, company_id: str) -> tuple[Entry | None, str | None]:
+def draft_entries(sample: Sample, company_id: str) -> tuple[list[Entry], str | None]:
     c = read_columns(sample)
     kind = dataset_of(c)
     glob, in_landing = files_glob(sample.path, company_id)
@@ -190,8 +209,8 @@ def draft_entry(sample: Sample, company_id: str) -> tuple[Entry | None, str | No
         f"{len(sample.title_lines)} title line(s) above the header" if sample.title_lines else None,
         f"{len(sample.rows)} data rows read"]))
     if kind is None:
-        return None, (f"{sample.path.name}: could not tell which dataset it is (columns: {', '.join(sample.header)}); "
-                      "map it by hand (clients/README.md)")
+        return [], (f"{sample.path.name}: could not tell which dataset it is (columns: {', '.join(sample.header)}); "
+                    "map it by hand (clients/README.md)")
     dataset, _, layout = kind.partition(":")
     entry = Entry(dataset, glob, source)
     entry.notes += sample.notes
@@ -199,6 +218,22 @@ def draft_entry(sample: Sample, company_id: str) -> tuple[Entry | None, str | No
     if not in_landing:
         entry.notes.append("the sample was not in lake/landing/<company>/: put the folder in `files:` if exports "
                            "land in a subfolder")
+    _reading_lines(entry, sample)
+    placed: set[int] = set()
+    entries = [entry]
+    if layout:
+        _sensor_entry(entry, c, layout, placed)
+        entries += _outcomes_of_rows(entry, c, placed)
+    else:
+        _fields_entry(entry, c, placed)
+    for i, name in enumerate(sample.header):
+        if i in placed or not name:
+            continue
+        entry.unplaced.append(_unplaced(c, i))
+    return entries, None
+
+
+def _reading_lines(entry: Entry, sample: Sample) -> None:
     entry.add(f"format: {sample.format}")
     if sample.format == "csv":
         entry.add(f"encoding: {sample.encoding}")
@@ -207,16 +242,59 @@ def draft_entry(sample: Sample, company_id: str) -> tuple[Entry | None, str | No
         entry.add(f"sheet: {q(sample.sheet)}")
     entry.add(f"header_row: {sample.header_row}",
               note=f"line(s) above: {' | '.join(t for t in sample.title_lines if t)[:80]}" if sample.title_lines else None)
-    placed: set[int] = set()
-    if layout:
-        _sensor_entry(entry, c, layout, placed)
-    else:
-        _fields_entry(entry, c, placed)
-    for i, name in enumerate(sample.header):
-        if i in placed or not name:
-            continue
-        entry.unplaced.append(_unplaced(c, i))
-    return entry, None
+
+
+def _outcomes_of_rows(sensors: Entry, c: Columns, placed: set[int]) -> list[Entry]:
+    """A per-shot/per-cycle table carries each row's outcome beside its readings: its pass/fail
+    label becomes a quality_inspections entry and its run/stop status an equipment_events entry
+    of the same file (a mapping may take several datasets from one file)."""
+    ts = sensors.timestamp
+    extra: list[Entry] = []
+    if ts is None:
+        return extra
+    ts_source = _source_of(c, ts[0])
+    lot = sensors.lot_index if sensors.lot_index is not None else sensors.sequence_index
+    for index, values in c.results.items():
+        if lot is None:
+            break  # an inspection needs its lot or shot; left UNPLACED with its value map
+        entry = Entry("quality_inspections", sensors.files, f"{c.sample.path.name} (its pass/fail column {c.header[index]!r})")
+        entry.notes.append("GUESS: each row's label read as the inspection of its lot/shot")
+        entry.guesses += 1
+        entry.lines.append(f"files: {q(sensors.files)}")
+        _reading_lines(entry, c.sample)
+        entry.lines.append("columns:")
+        entry.lines.append(f"  lot_id: {q(c.header[lot])}")
+        entry.lines.append(f"  inspected_at: {ts_source}")
+        entry.lines.append(f"  result: {q(c.header[index])}")
+        entry.lines.append(f"  characteristic: {{value: {q(c.header[index])}}}")
+        _value_map(entry, "result_values", values)
+        _timestamp_lines(entry, c, ts, with_columns=False)
+        entry.lines.append(sensors.line_line)
+        placed.add(index)
+        extra.append(entry)
+        break
+    for index, values in c.events.items():
+        entry = Entry("equipment_events", sensors.files, f"{c.sample.path.name} (its status column {c.header[index]!r})")
+        entry.notes.append("GUESS: each row's status read as an equipment state at that time")
+        entry.guesses += 1
+        entry.lines.append(f"files: {q(sensors.files)}")
+        _reading_lines(entry, c.sample)
+        entry.lines.append("columns:")
+        entry.lines.append(f"  event_time: {ts_source}")
+        entry.lines.append(f"  event_type: {q(c.header[index])}")
+        _value_map(entry, "event_values", values)
+        _timestamp_lines(entry, c, ts, with_columns=False)
+        entry.lines.append(sensors.equipment_line)
+        entry.lines.append(sensors.line_line)
+        placed.add(index)
+        extra.append(entry)
+        break
+    return extra
+
+
+def _source_of(c: Columns, cols: tuple[int, ...]) -> str:
+    names = [c.header[i] for i in cols]
+    return q(names[0]) if len(names) == 1 else f"[{', '.join(q(n) for n in names)}]"
 
 
 def _timestamp_lines(entry: Entry, c: Columns, ts, *, with_columns: bool) -> None:
@@ -261,12 +339,35 @@ def _where(entry: Entry, c: Columns, key: str, role: str, placed: set[int], *, d
 def _sensor_entry(entry: Entry, c: Columns, layout: str, placed: set[int]) -> None:
     ts = _best_timestamp(c, ("event_time", "inspected_at"))
     if ts is None:
-        raise DraftError(f"{c.sample.path.name}: no timestamp column found; sensor readings need one")
-    placed.update(ts[0])
-    _timestamp_lines(entry, c, ts, with_columns=True)
+        stamp = file_name_stamp(c.sample.path.name)
+        if stamp is None:
+            raise DraftError(f"{c.sample.path.name}: no timestamp column found; sensor readings need one")
+        entry.lines.append("timestamp:")
+        entry.lines.append(f"  format: {q(stamp[1])}")
+        entry.guesses += 1
+        entry.lines.append(f"  relative: {{interval: 1.0, start_from_file_name: {q(stamp[0])}}}  # GUESS: no clock "
+                           f"column: time = the file name's start + row number x interval; the sampling interval "
+                           f"(seconds) is not in the file: ask the client")
+    else:
+        placed.update(ts[0])
+        entry.timestamp = ts
+        _timestamp_lines(entry, c, ts, with_columns=True)
     _where(entry, c, "equipment", "equipment", placed, default=DEFAULT_EQUIPMENT)
+    entry.equipment_line = entry.lines[-1]
     _where(entry, c, "line", "line", placed, default=DEFAULT_LINE)
+    entry.line_line = entry.lines[-1]
     entry.add(f"layout: {layout}")
+    text = [i for i in range(len(c.header)) if i not in placed and i not in c.results and i not in c.events]
+    for key, role in (("sequence", "sequence"), ("lot", "lot")):
+        index = c.with_role(role, among=[i for i in text if i not in placed])
+        if index is not None and key == "sequence" and not _distinct_in_order(c.sample.column(index)):
+            index = None  # a counter that repeats is not a row's identity
+        if index is not None:
+            placed.add(index)
+            setattr(entry, f"{key}_index", index)
+            entry.add(f"{key}: {{column: {q(c.header[index])}}}",
+                      note="the shot/cycle id: part of each reading's identity" if key == "sequence"
+                      else "each reading's lot/batch, for features per lot")
     if layout == "long":
         _long_sensors(entry, c, placed)
         return
@@ -385,6 +486,10 @@ def _fields_entry(entry: Entry, c: Columns, placed: set[int]) -> None:
            default=DEFAULT_EQUIPMENT if dataset == "equipment_events" else None)
 
 
+def _distinct_in_order(values: list[str]) -> bool:
+    return len(set(values)) == len(values)
+
+
 def _looks_like_codes(values: list[str]) -> bool:
     """Short codes of letters and digits such as P-1, DCM-02, EXT01: few distinct ones."""
     distinct = set(values)
@@ -437,15 +542,16 @@ def draft_mapping(company_id: str, files: list[Path]) -> str:
             sample = sniff(Path(file))
         except SniffError as error:
             raise DraftError(str(error)) from None
-        entry, problem = draft_entry(sample, company_id)
+        drafted, problem = draft_entries(sample, company_id)
         if problem:
             problems.append(problem)
             continue
-        key = (entry.dataset, entry.files)
-        if key in entries:
-            entries[key].notes.append(f"also matches {sample.path.name}")
-        else:
-            entries[key] = entry
+        for entry in drafted:
+            key = (entry.dataset, entry.files)
+            if key in entries:
+                entries[key].notes.append(f"also matches {sample.path.name}")
+            else:
+                entries[key] = entry
     if not entries:
         raise DraftError("; ".join(problems) or "nothing to draft")
     guesses = sum(e.guesses for e in entries.values())

@@ -108,14 +108,25 @@ def test_kamp_style_per_shot_die_casting_table(tmp_path):
     assert entry["timestamp"]["columns"] == ["date", "time"] and entry["timestamp"]["format"] == "%Y-%m-%d %H:%M:%S"
     assert entry["sensors"]["molten_temp"]["tag"] == "TEMP" and entry["sensors"]["cast_pressure"]["tag"] == "PRES"
     assert "count" not in entry["sensors"] and "mold_code" not in entry["sensors"]
+    assert entry["sequence"] == {"column": "count"}  # the shot number: part of each reading's identity
     unplaced = " ".join(l for l in text.splitlines() if "UNPLACED" in l)
-    for column in ("passorfail", "working", "count", "mold_code"):
-        assert f'"{column}"' in unplaced
-    assert '"1": "fail"' in unplaced and '"가동": "run"' in unplaced
-    result = parsed(mapping, path, tmp_path)
+    assert '"mold_code"' in unplaced and '"count"' not in unplaced
+    # one row, several datasets: the label and the status of each shot get entries of their own
+    kinds = {e["dataset"]: e for e in yaml.safe_load(text)["datasets"]}
+    assert set(kinds) == {"sensor_readings", "quality_inspections", "equipment_events"}
+    assert kinds["quality_inspections"]["result_values"] == {"0": "pass", "1": "fail"}
+    assert kinds["quality_inspections"]["columns"]["result"] == "passorfail"
+    assert kinds["equipment_events"]["event_values"]["정지"] == "stop"
+    specs = {s.dataset: s for s in mapping.datasets_for("kamp/cast_20190102.csv")}
+    within = f"{COMPANY}/kamp/cast_20190102.csv"
+    result = parse_file(path, specs["sensor_readings"], mapping, relative_path=within)
     assert result.table.num_rows == 100 * len(entry["sensors"]) and not result.rejections
     first = [r for r in result.table.to_pylist() if r["source_tag"] == "molten_temp"][0]
     assert first["value"] == 731 and first["reading_ts"].isoformat() == "2019-01-02T12:10:00+00:00"
+    labels = parse_file(path, specs["quality_inspections"], mapping, relative_path=within).table.to_pylist()
+    assert len(labels) == 100 and sum(r["result"] == "fail" for r in labels) == 4
+    states = parse_file(path, specs["equipment_events"], mapping, relative_path=within).table.to_pylist()
+    assert len(states) == 100 and sum(r["event_type"] == "stop" for r in states) == 12
 
 
 def test_extruder_plc_log_with_spaced_dates_fahrenheit_and_blank_labels(tmp_path):
