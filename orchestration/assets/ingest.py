@@ -163,6 +163,10 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
             quarantine_root=lake.quarantine, run_id=context.run.run_id,
             mapping_version=mapping.version, retry_quarantined=config.retry_quarantined,
         )
+    older = [f for f in report.files_with_status("already_ingested") if f.first_problem]
+    if older:
+        context.log.info(f"{company_id}: {len(older)} landed file(s) were read under an earlier mapping version and are "
+                         f"not re-read by themselves (e.g. {older[0].source_file}); retract_files re-ingests them")
     for outcome in report.files_with_status("duplicate"):
         context.log.info(f"{company_id}: {outcome.source_file} ({outcome.dataset_entry}) skipped as a duplicate of "
                          f"{outcome.duplicate_of}")

@@ -169,7 +169,12 @@ def _ingest_company(
             dataset = spec.dataset if spec is not None else None
             entry = spec.name if spec is not None else WHOLE_FILE
             if ledger.is_done(rel, digest, entry, dataset):
-                report.files.append(FileOutcome(rel, digest, dataset, "already_ingested", dataset_entry=entry))
+                earlier = ledger.read_under(rel, digest, entry)
+                note = (f"landed under mapping version {earlier}, the mapping is now {version}: "
+                        f"`python -m orchestration.ingest.retract {company_id} {rel} --reingest` applies it"
+                        if earlier and version and earlier != version else None)
+                report.files.append(FileOutcome(rel, digest, dataset, "already_ingested", first_problem=note,
+                                                dataset_entry=entry))
                 continue
             original = ledger.first_file_with(digest, entry, dataset)
             if original is not None and original != rel:
@@ -253,6 +258,7 @@ class Ledger:
 
     done: dict[tuple[str, str, str], str]  # (file, hash, entry) -> status
     first_files: dict[tuple[str, str], str]  # (hash, entry) -> the file whose content was processed first
+    versions: dict[tuple[str, str, str], str] = field(default_factory=dict)  # -> mapping version it was read under
 
     @classmethod
     def read(cls, bronze: BronzeLake, company_id: str, mapping_version: str, retry_quarantined: bool) -> "Ledger":
@@ -268,6 +274,7 @@ class Ledger:
         rows.sort(key=lambda r: r["ingested_at"])
         quarantined_under: dict[tuple, set] = {}
         done: dict[tuple, str] = {}
+        versions: dict[tuple, str] = {}
         first_files: dict[tuple, str] = {}
         for row in rows:
             entry = row.get("dataset_entry") or _legacy_entry(row.get("dataset"))
@@ -282,12 +289,16 @@ class Ledger:
                 quarantined_under.setdefault(key, set()).add(row["mapping_version"] or "")
             else:
                 done[key] = row["status"]
+                versions[key] = row.get("mapping_version") or ""
             if row["status"] != "duplicate":
                 first_files.setdefault(key[1:], row["source_file"])
         for key, versions in quarantined_under.items():
             if key not in done and not retry_quarantined and (mapping_version or "") in versions:
                 done[key] = "quarantined"
-        return cls(done, first_files)
+        return cls(done, first_files, versions)
+
+    def read_under(self, rel: str, digest: str, entry: str) -> str | None:
+        return self.versions.get((rel, digest, entry))
 
     def is_done(self, rel: str, digest: str, entry: str, dataset: str | None) -> bool:
         return (rel, digest, entry) in self.done or (rel, digest, _legacy_entry(dataset)) in self.done

@@ -119,3 +119,18 @@ def test_dagster_ingest_job_config_retract_files_reingests_them(lake):
     log = DeltaTable(str(lake / "bronze" / LOG_TABLE)).to_pyarrow_table().sort_by("ingested_at").to_pylist()
     assert [r["status"] for r in log if r["source_file"] == target] == ["ingested", "retracted", "ingested"]
     assert any(h["operation"] == "DELETE" for h in DeltaTable(str(readings)).history())
+
+
+def test_a_mapping_change_alone_does_not_reland_but_says_how_to(tmp_path):
+    export, old_mapping = export_with_old_and_new_mapping()
+    new_mapping = export.mapping
+    export.mapping = old_mapping
+    lake = Lake(tmp_path, [export])
+    lake.ingest()
+    before = content(lake)
+    lake.mapping_file.write_text(lake.mapping_file.read_text(encoding="utf-8").replace(old_mapping, new_mapping),
+                                 encoding="utf-8")
+    report = lake.ingest(run_id="after-edit")
+    assert content(lake) == before  # nothing landed twice
+    assert {f.status for f in report.files} == {"already_ingested"}
+    assert all("retract" in f.first_problem and "--reingest" in f.first_problem for f in report.files)
