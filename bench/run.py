@@ -4,6 +4,7 @@
     uv run python bench/run.py incremental [--quick]   # dbt incremental after one new day vs full rebuild
     uv run python bench/run.py runs [--quick]          # a no-op and a one-file ingest run through Dagster vs called directly
     uv run python bench/run.py onboard [--quick]       # one new company, 20k-row file -> quality report (bar 90 s)
+    uv run python bench/run.py soak [--minutes N]      # N minutes (default 10) of drops, kills and reads: rows accounted for
 
 Ratios are measured against a baseline timed in the same run, on the same machine and files.
 """
@@ -26,11 +27,18 @@ from bench import incremental, ingest, onboard, runs  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("benchmark", choices=["ingest", "incremental", "runs", "onboard"])
+    parser.add_argument("benchmark", choices=["ingest", "incremental", "runs", "onboard", "soak"])
     parser.add_argument("--quick", action="store_true", help="a smaller run of the same shape (minutes)")
     parser.add_argument("--workdir", type=Path, default=Path(__file__).resolve().parent / "out",
                         help="where generated data goes (deleted and recreated)")
+    parser.add_argument("--minutes", type=float, default=10, help="soak: how long files are dropped and runs killed")
     args = parser.parse_args(argv)
+    if args.benchmark == "soak":
+        from bench import soak
+
+        result = soak.run(minutes=args.minutes, quick=args.quick, workdir=args.workdir / "soak")
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
     module = {"ingest": ingest, "incremental": incremental, "runs": runs, "onboard": onboard}[args.benchmark]
     result = module.run(quick=args.quick, workdir=args.workdir / args.benchmark)
     print(json.dumps(result, ensure_ascii=False))
