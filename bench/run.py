@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench import soak
 
         result = soak.run(minutes=args.minutes, quick=args.quick, workdir=args.workdir / "soak")
-        print(json.dumps(result, ensure_ascii=False))
-        return 0
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+        os._exit(0)  # the JSON stays the last line: no teardown noise from the threads' native libraries
     module = {"ingest": ingest, "incremental": incremental, "runs": runs, "onboard": onboard}[args.benchmark]
     result = module.run(quick=args.quick, workdir=args.workdir / args.benchmark)
     print(json.dumps(result, ensure_ascii=False))
