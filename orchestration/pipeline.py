@@ -88,6 +88,7 @@ class DemoLake:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.landing = self.root / "landing"
+        self.not_generated: dict[str, str] = {}
 
     def claim(self) -> None:
         """Refuse a folder that holds data but is not a demo lake (e.g. DEMO_LAKE_ROOT set to a client lake)."""
@@ -131,11 +132,34 @@ class DemoLake:
         """Write the sample exports beside whatever is in landing, never over a file that is there."""
         from orchestration.sample_clients import generate_sample
 
+        from orchestration.lakehouse.registry import RegistryError, read_registry
+
         staging = self.root / ".generating"
         shutil.rmtree(staging, ignore_errors=True)
-        generate_sample(staging / "landing", seed=seed, days=days, sampling_seconds=sampling_seconds,
-                        companies=companies, defects=[d for d in demo_defects(days)
-                                                      if companies is None or d.company_id in companies])
+        try:
+            registered = [c.company_id for c in read_registry(settings.clients_dir() / "registry.yaml").companies]
+        except RegistryError as error:
+            raise PipelineError(f"registry: {error}") from None
+        manifest: dict = {}
+        self.not_generated: dict[str, str] = {}
+        # one company at a time: a mapping the generator cannot write (a real client's, say) costs
+        # that company its sample data, not the demo
+        for company in [c for c in registered if companies is None or c in companies]:
+            try:
+                part = generate_sample(staging / "landing", seed=seed, days=days, sampling_seconds=sampling_seconds,
+                                       companies=[company],
+                                       defects=[d for d in demo_defects(days) if d.company_id == company])
+            except Exception as error:  # the generator's own limits; reported per company
+                self.not_generated[company] = f"{type(error).__name__}: {error}"
+                continue
+            for key, value in json.loads(part.to_json()).items():
+                if isinstance(value, list):
+                    manifest.setdefault(key, []).extend(value)
+                elif isinstance(value, dict):
+                    manifest.setdefault(key, {}).update(value)
+                else:
+                    manifest[key] = value
+        manifest.setdefault("parameters", {})["companies"] = sorted(manifest.get("companies", {}))
         written, skipped = self.generated(), []
         for path in sorted(p for p in (staging / "landing").rglob("*") if p.is_file()):
             relative = path.relative_to(staging / "landing").as_posix()
@@ -147,7 +171,8 @@ class DemoLake:
             digest = _sha256(path)
             os.replace(path, target)
             written[relative] = digest
-        os.replace(staging / "sample_manifest.json", self.root / "sample_manifest.json")
+        (self.root / "sample_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),
+                                                          encoding="utf-8")
         shutil.rmtree(staging, ignore_errors=True)
         (self.root / GENERATED).write_text(json.dumps(written, ensure_ascii=False, indent=1), encoding="utf-8")
         return len(written), skipped
@@ -194,6 +219,8 @@ def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, verbose:
                                            companies=companies)
             echo(f"[1/4] generated {count} sample client exports in {demo.landing} ({time.monotonic() - started:.1f}s)"
                  + (f"; {len(skipped)} not written over files already there" if skipped else ""))
+            for company, why in demo.not_generated.items():
+                echo(f"      no sample data for {company}: {why}")
         else:
             echo(f"[1/4] using the landing files already in {demo.landing}")
         return _run_stages(demo, verbose=verbose, companies=companies, echo=echo)

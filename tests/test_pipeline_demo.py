@@ -4,6 +4,7 @@ apart: the demo runs in its own lake and `--fresh` removes only what the demo ge
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,12 @@ def demo_env(lake: Path) -> dict:
 
 
 def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_path):
+    # one of the demo's companies has a mapping the validator refuses (an unknown key): it is
+    # reported and the other company still goes all the way
+    clients = tmp_path / "clients"
+    shutil.copytree(REPO / "clients", clients)
+    broken = clients / "mappings" / "ES-FOD-01.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
     lake = tmp_path / "lake"
     client_file = lake / "landing" / CLIENT_FILE  # a real client's original, in the clients' lake
     client_file.parent.mkdir(parents=True)
@@ -45,9 +52,13 @@ def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_pa
 
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.pipeline", "--fresh", "--days", "1", "--sampling-seconds", "900",
-         "--companies", "CH-FOD-01"],
-        cwd=REPO, env=demo_env(lake), capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+         "--companies", "CH-FOD-01", "ES-FOD-01"],
+        cwd=REPO, env={**demo_env(lake), "CLIENTS_DIR": str(clients)}, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stdout + done.stderr  # one company failed: said, not hidden
+    table = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith(("CH-FOD-01", "ES-FOD-01"))}
+    assert table["CH-FOD-01"].rstrip().endswith("ok")
+    assert "FAILED" in table["ES-FOD-01"] and "colour" in table["ES-FOD-01"]
+    assert done.stderr.strip().splitlines()[-1].startswith("pipeline: finished with 1 failure(s): ES-FOD-01")
 
     assert client_file.read_bytes() == CLIENT_BYTES and client_file.stat().st_mtime == 1_764_460_800
     assert sorted(p.name for p in lake.iterdir()) == ["demo", "landing"], "the demo wrote into the clients' lake"
@@ -59,6 +70,7 @@ def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_pa
     con = duckdb.connect(str(lake / "demo" / "warehouse" / "manufacturing.duckdb"), read_only=True)
     assert con.execute("select count(*) from fct_sensor_readings where company_id = 'CH-FOD-01'").fetchone()[0] > 0
     assert (lake / "demo" / "reports" / "quality" / "CH-FOD-01.html").is_file()
+    assert not (lake / "demo" / "reports" / "quality" / "ES-FOD-01.html").exists()
     assert "DEBUG" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
     assert "Done. Where to look next" in done.stdout and "CH-FOD-01" in done.stdout
     assert len(done.stdout.splitlines()) < 40
