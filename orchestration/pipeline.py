@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration import settings
+from orchestration.lakehouse.landing_to_bronze import file_sha256
 
 DEMO_MARKER = ".demo-lake"  # says the folder is a demo lake that --fresh may clear
 GENERATED = "demo_generated.json"  # landing files the demo wrote: relative path -> sha256
@@ -53,14 +53,6 @@ def demo_defects(days: int) -> list:
         PlantedDefect("spike", "JC-SEM-01", "FLOW", day.replace(hour=14), hours=1),
         PlantedDefect("late_file", "ES-FOD-01", "TEMP", day.replace(hour=0), hours=30),
     ]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -113,7 +105,7 @@ class DemoLake:
             path = self.landing / relative
             if not path.is_file():
                 continue
-            if path.is_symlink() or _sha256(path) != digest:
+            if path.is_symlink() or file_sha256(path) != digest:
                 kept.append(relative)
                 continue
             path.unlink()
@@ -168,7 +160,7 @@ class DemoLake:
                 skipped.append(relative)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            digest = _sha256(path)
+            digest = file_sha256(path)
             os.replace(path, target)
             written[relative] = digest
         (self.root / "sample_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2),

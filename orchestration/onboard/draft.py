@@ -254,41 +254,35 @@ def _outcomes_of_rows(sensors: Entry, c: Columns, placed: set[int]) -> list[Entr
         return extra
     ts_source = _source_of(c, ts[0])
     lot = sensors.lot_index if sensors.lot_index is not None else sensors.sequence_index
-    for index, values in c.results.items():
-        if lot is None:
-            break  # an inspection needs its lot or shot; left UNPLACED with its value map
-        entry = Entry("quality_inspections", sensors.files, f"{c.sample.path.name} (its pass/fail column {c.header[index]!r})")
-        entry.notes.append("GUESS: each row's label read as the inspection of its lot/shot")
+
+    def outcome_entry(dataset: str, index: int, what: str, why: str, fields: list[tuple[str, str]],
+                      value_key: str, values: dict, where: list[str]) -> Entry:
+        entry = Entry(dataset, sensors.files, f"{c.sample.path.name} (its {what} column {c.header[index]!r})")
+        entry.notes.append(f"GUESS: {why}")
         entry.guesses += 1
         entry.lines.append(f"files: {q(sensors.files)}")
         _reading_lines(entry, c.sample)
         entry.lines.append("columns:")
-        entry.lines.append(f"  lot_id: {q(c.header[lot])}")
-        entry.lines.append(f"  inspected_at: {ts_source}")
-        entry.lines.append(f"  result: {q(c.header[index])}")
-        entry.lines.append(f"  characteristic: {{value: {q(c.header[index])}}}")
-        _value_map(entry, "result_values", values)
+        entry.lines += [f"  {name}: {source}" for name, source in fields]
+        _value_map(entry, value_key, values)
         _timestamp_lines(entry, c, ts, with_columns=False)
-        entry.lines.append(sensors.line_line)
+        entry.lines += where
         placed.add(index)
-        extra.append(entry)
-        break
-    for index, values in c.events.items():
-        entry = Entry("equipment_events", sensors.files, f"{c.sample.path.name} (its status column {c.header[index]!r})")
-        entry.notes.append("GUESS: each row's status read as an equipment state at that time")
-        entry.guesses += 1
-        entry.lines.append(f"files: {q(sensors.files)}")
-        _reading_lines(entry, c.sample)
-        entry.lines.append("columns:")
-        entry.lines.append(f"  event_time: {ts_source}")
-        entry.lines.append(f"  event_type: {q(c.header[index])}")
-        _value_map(entry, "event_values", values)
-        _timestamp_lines(entry, c, ts, with_columns=False)
-        entry.lines.append(sensors.equipment_line)
-        entry.lines.append(sensors.line_line)
-        placed.add(index)
-        extra.append(entry)
-        break
+        return entry
+
+    if c.results and lot is not None:  # an inspection needs its lot or shot; else left UNPLACED with its map
+        index, values = next(iter(c.results.items()))
+        label = q(c.header[index])
+        extra.append(outcome_entry(
+            "quality_inspections", index, "pass/fail", "each row's label read as the inspection of its lot/shot",
+            [("lot_id", q(c.header[lot])), ("inspected_at", ts_source), ("result", label),
+             ("characteristic", f"{{value: {label}}}")], "result_values", values, [sensors.line_line]))
+    if c.events:
+        index, values = next(iter(c.events.items()))
+        extra.append(outcome_entry(
+            "equipment_events", index, "status", "each row's status read as an equipment state at that time",
+            [("event_time", ts_source), ("event_type", q(c.header[index]))], "event_values", values,
+            [sensors.equipment_line, sensors.line_line]))
     return extra
 
 
