@@ -26,13 +26,19 @@ DEFECT_KINDS = ("gap", "spike", "stuck", "out_of_range", "duplicate", "late_file
 PERIODS = ("baseline", "followup")
 DAY = 86400
 
-# How the process behaves before and after the AI solution (per lot).
+# How the process behaves before and after the AI solution (per lot). A lot fails inspection at the
+# industry's rate (profiles.defect_rate, 1.5-4.5 %; the follow-up period at `rate_factor` of it); in a
+# company with the planted pattern most failed lots are pattern lots (TEMP runs hot during the lot),
+# which is what a model can learn. The follow-up has fewer pattern lots and fewer alarms.
 BEHAVIOUR = {
-    "baseline": {"pattern_share": 0.25, "fail_normal": 0.05, "fail_pattern": 0.6, "scrap_normal": 0.012,
+    "baseline": {"rate_factor": 1.0, "defects_from_pattern": 0.85, "fail_pattern": 0.6, "scrap_normal": 0.012,
                  "scrap_pattern": 0.07, "alarm": 0.08, "pattern_alarm": 0.7},
-    "followup": {"pattern_share": 0.05, "fail_normal": 0.012, "fail_pattern": 0.6, "scrap_normal": 0.004,
+    "followup": {"rate_factor": 0.35, "defects_from_pattern": 0.85, "fail_pattern": 0.6, "scrap_normal": 0.004,
                  "scrap_pattern": 0.07, "alarm": 0.03, "pattern_alarm": 0.7},
 }
+# Sample companies whose defects follow no sensor pattern: labels at the industry's rate, at random.
+# Their AI result must say "no usable signal" (issue 14); every other company has the pattern.
+NO_PATTERN_COMPANIES = frozenset({"CH-FOD-01", "ES-SEM-03"})
 # Minutes after the end of the day (or the file's last event) at which a client's export lands.
 LANDING_DELAY_MINUTES = {"sensor_readings": 7, "production_lots": 12, "quality_inspections": 20,
                          "equipment_events": 9}
@@ -133,7 +139,14 @@ class _CompanySample:
                                           PERIODS.index(period)])
         self.behaviour = BEHAVIOUR[period]
         self.start, self.days, self.sampling = start, days, int(sampling_seconds)
-        self.label_pattern = label_pattern
+        self.label_pattern = label_pattern and self.company_id not in NO_PATTERN_COMPANIES
+        self.draws_pattern = label_pattern  # a company without the pattern still draws, so its lots stay put
+        rate = self.plant.profile.defect_rate * self.behaviour["rate_factor"]
+        if self.label_pattern:
+            self.pattern_share = rate * self.behaviour["defects_from_pattern"] / self.behaviour["fail_pattern"]
+            self.fail_normal = rate * (1 - self.behaviour["defects_from_pattern"]) / (1 - self.pattern_share)
+        else:
+            self.pattern_share, self.fail_normal = 0.0, rate
         self.defects = defects
         self.zone = ZoneInfo(self.plant.timezone)
         self.t0 = int((datetime(start.year, start.month, start.day) - datetime(1970, 1, 1)).total_seconds())
@@ -203,6 +216,7 @@ class _CompanySample:
             "sensors": [{"equipment_id": e.equipment_id, "source": s.source, "tag": s.tag, "unit": s.unit}
                         for e in plant.equipment for s in plant.sensors],
             "counts": dict(self.counts),
+            "planted_pattern": self.label_pattern,
         }
 
     # ------------------------------------------------------------------ lots and the defect pattern
@@ -227,7 +241,7 @@ class _CompanySample:
                     "line_id": line, "equipment_index": plant.main_equipment(line),
                     "start": t, "end": t + duration,
                     "product_code": plant.profile.products[int(rng.integers(0, len(plant.profile.products)))],
-                    "pattern": bool(self.label_pattern and rng.random() < behaviour["pattern_share"]),
+                    "pattern": bool(self.draws_pattern and rng.random() < self.pattern_share),
                 })
                 t += duration + int(rng.integers(10, 46)) * 60
             if self.label_pattern and len(line_lots) >= 2 and not any(lot["pattern"] for lot in line_lots) \
@@ -472,11 +486,13 @@ class _CompanySample:
         inspections = []
         for lot in lots:
             count = int(rng.integers(2, 5))
-            fail_probability = behaviour["fail_pattern" if lot["pattern"] else "fail_normal"]
+            # a failed lot fails one of its characteristics (the one its defect shows in)
+            lot_failed = bool(rng.random() < (behaviour["fail_pattern"] if lot["pattern"] else self.fail_normal))
+            failing = int(rng.integers(0, count))
             for k, char in enumerate(self.plant.profile.characteristics[:count]):
                 lower, upper = char.target - char.tolerance, char.target + char.tolerance
                 decimals = max(0, int(np.ceil(-np.log10(char.sd / 10))))
-                failed = bool(rng.random() < fail_probability)
+                failed = lot_failed and k == failing
                 if failed:
                     side = 1.0 if rng.random() < 0.5 or lower - 0.5 * char.tolerance < 0 else -1.0
                     value = (upper if side > 0 else lower) + side * char.tolerance * rng.uniform(0.15, 0.5)

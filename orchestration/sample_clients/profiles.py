@@ -31,6 +31,7 @@ class IndustryProfile:
     products: tuple[str, ...]
     lot_quantity: tuple[int, int]
     alarms: tuple[tuple[str, str, str], ...]  # (code, Korean message, English message); the first is the hot-process alarm
+    defect_rate: float = 0.02  # share of lots failing inspection in the baseline period (typical for the industry)
 
 
 # Levels used when an industry has no specific entry for a tag (mid-scale, small noise).
@@ -66,6 +67,7 @@ PROFILES: dict[str, IndustryProfile] = {
         lot_quantity=(2000, 6000),
         alarms=(("AL-101", "유화온도 상한 초과", "EMULSION TEMP HIGH"), ("AL-205", "충전 노즐 막힘", "NOZZLE CLOGGED"),
                 ("AL-310", "교반모터 과부하", "AGITATOR OVERLOAD")),
+        defect_rate=0.02,
     ),
     "food": IndustryProfile(
         equipment=(("STR", "살균기", "Steriliser"), ("FIL", "충전기", "Filler"), ("PKG", "포장기", "Packer")),
@@ -81,6 +83,7 @@ PROFILES: dict[str, IndustryProfile] = {
         lot_quantity=(3000, 9000),
         alarms=(("AL-101", "살균온도 이탈", "STERILISER TEMP DEVIATION"), ("AL-204", "충전량 편차", "FILL DEVIATION"),
                 ("AL-330", "포장필름 끊김", "FILM BREAK")),
+        defect_rate=0.015,
     ),
     "battery": IndustryProfile(
         equipment=(("MIX", "믹서", "Mixer"), ("COT", "코터", "Coater"), ("CAL", "캘린더", "Calender")),
@@ -96,6 +99,7 @@ PROFILES: dict[str, IndustryProfile] = {
         lot_quantity=(800, 2400),
         alarms=(("AL-101", "건조온도 상한", "DRYER TEMP HIGH"), ("AL-220", "슬러리 공급 압력 저하", "SLURRY PRESSURE LOW"),
                 ("AL-315", "주행 장력 이상", "WEB TENSION FAULT")),
+        defect_rate=0.03,
     ),
     "semiconductor": IndustryProfile(
         equipment=(("DEP", "증착장비", "Deposition tool"), ("ETC", "식각장비", "Etcher"), ("CLN", "세정장비", "Cleaner")),
@@ -111,6 +115,7 @@ PROFILES: dict[str, IndustryProfile] = {
         lot_quantity=(25, 100),
         alarms=(("AL-101", "챔버온도 상한", "CHAMBER TEMP HIGH"), ("AL-240", "가스유량 편차", "GAS FLOW DEVIATION"),
                 ("AL-388", "RF 반사파 이상", "RF REFLECTED POWER")),
+        defect_rate=0.045,
     ),
     "auto_parts": IndustryProfile(
         equipment=(("DCM", "다이캐스팅기", "Die casting machine"), ("CNC", "CNC가공기", "CNC machine"),
@@ -127,6 +132,7 @@ PROFILES: dict[str, IndustryProfile] = {
         lot_quantity=(400, 1600),
         alarms=(("AL-101", "금형온도 상한", "MOLD TEMP HIGH"), ("AL-212", "유압 저하", "HYDRAULIC PRESSURE LOW"),
                 ("AL-305", "주축 과부하", "SPINDLE OVERLOAD")),
+        defect_rate=0.025,
     ),
 }
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from orchestration.lakehouse.registry import REGIONS, load_registry
+from orchestration.sample_clients.generator import NO_PATTERN_COMPANIES
 from orchestration.sample_clients import PlantedDefect, generate_sample, write_sensor_export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -480,10 +481,28 @@ def test_followup_has_a_clearly_lower_defect_rate_and_fewer_pattern_lots(tmp_pat
     assert patterns["followup"] < patterns["baseline"]
 
 
+def test_defect_rates_are_realistic(tmp_path):
+    """0.5-5 % of lots fail inspection over a month of baseline (industry rates 1.5-4.5 %), with a
+    failed lot failing one characteristic."""
+    landing = tmp_path / "landing"
+    generate_sample(landing, seed=23, days=30, sampling_seconds=3600)
+    lots = failed = 0
+    for company in mappings():
+        qc_spec = spec_of(company, "quality_inspections")
+        qc = pd.concat([read_export(p, qc_spec) for p in files_of(landing, company, qc_spec)])
+        by_lot = (qc[qc_spec["columns"]["result"]].map(qc_spec["result_values"]) == "fail").groupby(
+            qc[qc_spec["columns"]["lot_id"]]).sum()
+        assert by_lot.max() <= 1, company
+        lots, failed = lots + len(by_lot), failed + int(by_lot.sum())
+    assert 0.005 <= failed / lots <= 0.05, (failed, lots)
+
+
 def test_pattern_lots_run_hot_and_fail_more(clean):
     landing, manifest = clean
     pattern = {(p["company_id"], p["lot_id"]): p for p in manifest["pattern_lots"]}
-    assert {c for c, _ in pattern} == set(mappings())  # every client shows the pattern at least once
+    # every client with the planted pattern shows it at least once; the others never
+    assert {c for c, _ in pattern} == set(mappings()) - NO_PATTERN_COMPANIES
+    assert all(manifest["companies"][c]["planted_pattern"] == (c not in NO_PATTERN_COMPANIES) for c in mappings())
     hot_gap, fail_pattern, fail_other = [], [], []
     for company in mappings():
         lot_spec, qc_spec = spec_of(company, "production_lots"), spec_of(company, "quality_inspections")

@@ -5,8 +5,8 @@
   sensors, otherwise its line's. Readings are matched to
   the latest unit that started at or before them on the same equipment (units on one equipment
   do not overlap) and kept only if they are before the unit's end, so nothing at or after the
-  end is read. A reading's dwell time is until the next reading of the same sensor inside the
-  window, or the window's end.
+  end is read. Time outside the plausible range is the share of the window's readings outside it
+  times the window's length (exact for an evenly sampled sensor; no per-reading sort needed).
 -#}
 with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
@@ -20,7 +20,7 @@ readings as (
 ),
 
 on_equipment as (
-    select u.unit_key, u.end_ts_utc, r.sensor_id, r.source_tag, r.tag_code, r.reading_ts_utc, r.value_si
+    select u.unit_key, u.start_ts_utc, u.end_ts_utc, r.sensor_id, r.source_tag, r.tag_code, r.reading_ts_utc, r.value_si
     from readings as r
     asof join (select * from units where equipment_id is not null) as u
       on r.company_id = u.company_id
@@ -29,10 +29,16 @@ on_equipment as (
     where r.reading_ts_utc < u.end_ts_utc
 ),
 
+line_units as (
+    select * from units where equipment_id is null and line_id is not null
+),
+
 on_line as (
-    select u.unit_key, u.end_ts_utc, r.sensor_id, r.source_tag, r.tag_code, r.reading_ts_utc, r.value_si
-    from readings as r
-    asof join (select * from units where equipment_id is null and line_id is not null) as u
+    -- only the readings of lines that have line-level units (usually none) enter this as-of join
+    select u.unit_key, u.start_ts_utc, u.end_ts_utc, r.sensor_id, r.source_tag, r.tag_code, r.reading_ts_utc, r.value_si
+    from (select * from readings
+          where (company_id, line_id) in (select company_id, line_id from line_units)) as r
+    asof join line_units as u
       on r.company_id = u.company_id
      and r.line_id = u.line_id
      and r.reading_ts_utc >= u.start_ts_utc
@@ -45,13 +51,9 @@ in_window as (
     select * from on_line
 ),
 
-dwelled as (
+flagged as (
     select
         w.*,
-        epoch(coalesce(
-            lead(w.reading_ts_utc) over (partition by w.unit_key, w.sensor_id order by w.reading_ts_utc),
-            w.end_ts_utc
-        )) - epoch(w.reading_ts_utc) as dwell_s,
         w.value_si < t.plausible_min or w.value_si > t.plausible_max as out_of_range
     from in_window as w
     left join {{ ref('dim_tag') }} as t using (tag_code)
@@ -68,9 +70,10 @@ final as (
         min(value_si) as min_value,
         max(value_si) as max_value,
         regr_slope(value_si, epoch(reading_ts_utc)) * 3600 as slope_per_hour,
-        coalesce(sum(dwell_s) filter (where out_of_range), 0) as out_of_range_s,
-        coalesce(count(*) filter (where out_of_range), 0) / count(*) as out_of_range_share
-    from dwelled
+        count(*) filter (where out_of_range) / count(*)
+            * (epoch(any_value(end_ts_utc)) - epoch(any_value(start_ts_utc))) as out_of_range_s,
+        count(*) filter (where out_of_range) / count(*) as out_of_range_share
+    from flagged
     group by unit_key, source_tag
 )
 
