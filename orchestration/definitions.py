@@ -7,6 +7,7 @@ from orchestration.alerts import ALERT_SENSORS
 from orchestration.automation import quality_after_warehouse_sensor
 from orchestration.checks import OPERATOR_CHECKS, freshness_check_job, hourly_freshness_schedule
 from orchestration.assets import features, ingest, kpis, ml, quality, warehouse
+from orchestration.assets.kpis import monthly_programme_kpi_schedule, programme_kpi_job
 from orchestration.jobs import (
     ai_solution_job,
     ingest_company_job,
@@ -27,8 +28,9 @@ def defs() -> dg.Definitions:
         assets=dg.load_assets_from_modules([ingest, warehouse, features, kpis, quality, ml]),
         asset_checks=[*dg.load_asset_checks_from_modules([ingest, warehouse, features, kpis]), *OPERATOR_CHECKS],
         jobs=[registry_job, ingest_company_job, warehouse_job, quality_report_job, ai_solution_job, bronze_upkeep_job,
-              freshness_check_job],
-        schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule, hourly_freshness_schedule],
+              freshness_check_job, programme_kpi_job],
+        schedules=[nightly_warehouse_schedule, weekly_bronze_upkeep_schedule, hourly_freshness_schedule,
+                   monthly_programme_kpi_schedule],
         sensors=[
             landing_sensor,
             quality_after_warehouse_sensor,

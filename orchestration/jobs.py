@@ -3,7 +3,8 @@
 import dagster as dg
 
 REGISTRY_ASSETS = dg.AssetSelection.assets(
-    ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "company_shifts"], ["bronze", "landing_audit"])
+    ["bronze", "companies"], ["bronze", "support_stages"], ["bronze", "company_shifts"], ["bronze", "company_programme"],
+    ["bronze", "landing_audit"])
 
 registry_job = dg.define_asset_job(
     "registry_job",
@@ -22,8 +23,8 @@ ingest_company_job = dg.define_asset_job(
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
     selection=dg.AssetSelection.all() - dg.AssetSelection.groups("bronze") - dg.AssetSelection.groups("quality_reports")
-    - dg.AssetSelection.groups("ai_solutions"),
-    description="Rebuild the warehouse (dbt build), then features, KPIs and the KPI dashboard.",
+    - dg.AssetSelection.groups("ai_solutions") - dg.AssetSelection.groups("kpis") - dg.AssetSelection.groups("reports"),
+    description="Rebuild the warehouse (dbt build), then the features. (AI: ai_solution_job; KPIs: programme_kpi_job.)",
 )
 
 quality_report_job = dg.define_asset_job(

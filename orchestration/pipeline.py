@@ -209,12 +209,12 @@ def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, verbose:
             started = time.monotonic()
             count, skipped = demo.generate(seed=seed, days=days, sampling_seconds=sampling_seconds,
                                            companies=companies)
-            echo(f"[1/4] generated {count} sample client exports in {demo.landing} ({time.monotonic() - started:.1f}s)"
+            echo(f"[1/5] generated {count} sample client exports in {demo.landing} ({time.monotonic() - started:.1f}s)"
                  + (f"; {len(skipped)} not written over files already there" if skipped else ""))
             for company, why in demo.not_generated.items():
                 echo(f"      no sample data for {company}: {why}")
         else:
-            echo(f"[1/4] using the landing files already in {demo.landing}")
+            echo(f"[1/5] using the landing files already in {demo.landing}")
         return _run_stages(demo, verbose=verbose, companies=companies, echo=echo)
 
 
@@ -263,16 +263,16 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
                 result.rejected = summary.rejected_rows
             bar.advance(task)
     failed = [c for c in companies if outcome.companies[c].failure]
-    echo(f"[2/4] ingested {len(companies) - len(failed)} of {len(companies)} companies into bronze Delta tables "
+    echo(f"[2/5] ingested {len(companies) - len(failed)} of {len(companies)} companies into bronze Delta tables "
          f"({time.monotonic() - started:.1f}s)")
 
     started = time.monotonic()
     build = runner.run("warehouse_job")
     if not build.success:
         outcome.failures.append(f"warehouse: {build.failure}")
-        echo(f"[3/4] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
+        echo(f"[3/5] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
         return outcome
-    echo(f"[3/4] built the warehouse, features and KPIs ({time.monotonic() - started:.1f}s)")
+    echo(f"[3/5] built the warehouse and features ({time.monotonic() - started:.1f}s)")
 
     started = time.monotonic()
     with progress() as bar:
@@ -288,7 +288,17 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
                     result.report = str(demo.root / "reports" / "quality" / f"{company}.html")
             bar.advance(task)
     outcome.reports = [str(r) for r in sorted((demo.root / "reports" / "quality").glob("*.html"))]
-    echo(f"[4/4] inspected data quality and wrote {len(outcome.reports)} consulting reports "
+    echo(f"[4/5] inspected data quality and wrote {len(outcome.reports)} consulting reports "
+         f"({time.monotonic() - started:.1f}s)")
+
+    # the KPIs count what the stages above wrote (quality scores among them), so they come last
+    started = time.monotonic()
+    kpis = runner.run("programme_kpi_job")
+    if not kpis.success:
+        outcome.failures.append(f"programme KPIs: {kpis.failure}")
+        echo(f"[5/5] the programme KPIs FAILED ({time.monotonic() - started:.1f}s): {kpis.failure}")
+        return outcome
+    echo(f"[5/5] built the programme KPIs, the officers' dashboard and the quarterly workbook "
          f"({time.monotonic() - started:.1f}s)")
     return outcome
 
@@ -312,6 +322,7 @@ def where_to_look(outcome: PipelineOutcome) -> str:
         f"  Warehouse (DuckDB)       {warehouse}",
         f"  ML features (Delta)      {lake / 'gold' / 'lot_sensor_features'}",
         f"  KPI dashboard            {lake / 'reports' / 'kpi' / 'index.html'}",
+        f"  KPI workbook (XLSX)      {lake / 'reports' / 'kpi'}/제조AI센터_성과지표_<year>Q<n>.xlsx",
     ]
     if outcome.reports:
         lines.append(f"  Quality reports          {lake / 'reports' / 'quality'}/<company_id>.html")

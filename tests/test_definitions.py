@@ -31,7 +31,7 @@ def test_lineage_is_continuous_from_bronze_to_kpis():
     graph = defs().resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
     assert {"bronze/sensor_readings", "warehouse/fct_sensor_readings", "features/lot_sensor_features",
-            "kpis/programme_kpis"} <= keys
+            "kpis/programme_outputs"} <= keys
 
     def upstream(key: str) -> set[str]:
         seen, todo = set(), [dg.AssetKey.from_user_string(key)]
@@ -43,8 +43,11 @@ def test_lineage_is_continuous_from_bronze_to_kpis():
         return seen
 
     assert "bronze/sensor_readings" in upstream("features/lot_sensor_features")
-    assert "bronze/quality_inspections" in upstream("kpis/programme_kpis")
-    assert "bronze/companies" in upstream("kpis/programme_kpis")
+    assert "bronze/quality_inspections" in upstream("kpis/programme_outputs")
+    assert "bronze/companies" in upstream("kpis/programme_outputs")
+    # the KPIs follow the quality inspection (they count its scores) and feed the officers' dashboard
+    assert "quality/inspection" in upstream("kpis/programme_outputs")
+    assert "kpis/watch_list" in upstream("reports/programme_kpi_dashboard")
 
 
 def test_dbt_tests_become_asset_checks():

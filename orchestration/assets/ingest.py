@@ -35,6 +35,8 @@ DATASET_DESCRIPTIONS = {
         dg.AssetSpec(["bronze", "support_stages"], description="Programme support stages per company, with dates."),
         dg.AssetSpec(["bronze", "company_shifts"], description="Work shifts (근무조) of the companies that have "
                      "their own; the others work the warehouse's default day/night pattern."),
+        dg.AssetSpec(["bronze", "company_programme"], description="Programme facts per company: baseline and "
+                     "follow-up periods of the outcome KPIs, consent to publish an anonymised dataset."),
     ],
     group_name="bronze",
 )

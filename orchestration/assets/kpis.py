@@ -1,56 +1,75 @@
-"""Stage 3b: programme KPIs and the dashboard programme officers read."""
+"""Stage 3b: programme KPIs (dbt marts in schema `kpi`) and what programme officers read.
+
+The KPI marts (`dbt_project/models/marts/programme`, tag `programme_kpis`) are a dbt selection
+of their own, built after the warehouse, the quality inspection and the AI stage, since they
+count what those stages wrote. The dashboard and the quarterly workbook are rendered from them.
+`programme_kpi_job` runs all of it; `monthly_programme_kpi_schedule` runs it on the 1st of
+every month, and an officer can launch the job from the UI at any time.
+"""
+
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
-import duckdb
-from dagster_dbt import get_asset_key_for_model
+from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from orchestration.assets.warehouse import warehouse_models
+from orchestration.assets.warehouse import WarehouseTranslator
 from orchestration.kpis.dashboard import render_kpi_dashboard
-from orchestration.kpis.programme import KPI_QUERIES, build_programme_kpis
+from orchestration.kpis.workbook import write_kpi_workbook
 from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
+from orchestration.warehouse.environment import environment
 
-KPI_MODELS = ("dim_company", "fct_sensor_readings", "fct_production_lots", "fct_quality_inspections",
-              "fct_equipment_events")
+PROGRAMME_SELECTION = "tag:programme_kpis"
 
 
-@dg.asset(
-    key=["kpis", "programme_kpis"],
-    group_name="kpis",
-    deps=[get_asset_key_for_model([warehouse_models], m) for m in KPI_MODELS],
+class ProgrammeKpiTranslator(WarehouseTranslator):
+    """KPI models appear as `kpis/<model>` in the group `kpis`; they are not rebuilt eagerly on
+    every warehouse change (the KPIs count whole months, and follow the quality inspection)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "model" and "programme_kpis" in dbt_resource_props.get("tags", []):
+            return dg.AssetKey(["kpis", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if "programme_kpis" in dbt_resource_props.get("tags", []):
+            return "kpis"
+        return super().get_group_name(dbt_resource_props)
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return None
+
+
+@dbt_assets(
+    manifest=warehouse_dbt_project.manifest_path,
+    project=warehouse_dbt_project,
+    select=PROGRAMME_SELECTION,
+    dagster_dbt_translator=ProgrammeKpiTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
     pool="warehouse",
-    automation_condition=dg.AutomationCondition.eager(),
-    description="Programme KPIs in the warehouse schema `kpi`: companies onboarded by region and "
-    "industry, rows collected per company, defect rate per company.",
+    name="programme_kpi_models",
 )
-def programme_kpis(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def programme_kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     with warehouse.file.rebuild() as build:
-        con = duckdb.connect(str(build))
-        try:
-            counts = build_programme_kpis(con)
-            totals = con.execute(
-                "select (select sum(companies) from kpi.companies_onboarded), "
-                "(select sum(rows_collected) from kpi.company_data_volume), "
-                "(select sum(failed_inspections) / nullif(sum(inspections), 0) from kpi.company_defect_rate)"
-            ).fetchall()[0]
-            preview = con.execute("select * from kpi.company_defect_rate").df()
-        finally:
-            con.close()
-    return dg.MaterializeResult(metadata={
-        **{f"rows_{table}": n for table, n in counts.items()},
-        "companies_onboarded": int(totals[0] or 0),
-        "rows_collected": int(totals[1] or 0),
-        "overall_inspection_defect_rate": float(totals[2]) if totals[2] is not None else -1.0,
-        "tables": ", ".join(KPI_QUERIES),
-        "defect_rate_by_company": dg.MetadataValue.md(preview.to_markdown(index=False)),
-    })
+        with environment(WAREHOUSE_PATH=str(build)):
+            yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(warehouse.path)).stream()
+
+
+def kpi_key(model: str) -> dg.AssetKey:
+    return get_asset_key_for_model([programme_kpi_models], model)
+
+
+KPI_MARTS = ("programme_outputs", "support_funnel", "company_outcomes", "watch_list", "company_benchmark",
+             "companies_onboarded", "company_data_volume", "company_defect_rate")
 
 
 @dg.asset(
     key=["reports", "programme_kpi_dashboard"],
     group_name="reports",
-    deps=[programme_kpis],
+    deps=[kpi_key(m) for m in KPI_MARTS],
     automation_condition=dg.AutomationCondition.eager(),
-    description="Offline HTML dashboard of the programme KPIs (lake/reports/kpi/index.html).",
+    description="Offline HTML dashboard of the programme KPIs for programme officers "
+    "(lake/reports/kpi/index.html), Korean first with English labels.",
 )
 def programme_kpi_dashboard(lake: LakeResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     con = warehouse.file.connect_read_only()
@@ -58,4 +77,40 @@ def programme_kpi_dashboard(lake: LakeResource, warehouse: WarehouseResource) ->
         path = render_kpi_dashboard(con, lake.reports / "kpi" / "index.html")
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "size_bytes": path.stat().st_size})
+
+
+@dg.asset(
+    key=["reports", "programme_kpi_workbook"],
+    group_name="reports",
+    deps=[kpi_key(m) for m in KPI_MARTS],
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Quarterly KPI workbook for the ministry (lake/reports/kpi/제조AI센터_성과지표_<year>Q<n>.xlsx): "
+    "the dashboard's numbers, Korean sheet and column names.",
+)
+def programme_kpi_workbook(lake: LakeResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    con = warehouse.file.connect_read_only()
+    try:
+        path = write_kpi_workbook(con, lake.reports / "kpi")
+    finally:
+        con.close()
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
+                                          "size_bytes": path.stat().st_size})
+
+
+programme_kpi_job = dg.define_asset_job(
+    "programme_kpi_job",
+    selection=dg.AssetSelection.groups("kpis")
+    | dg.AssetSelection.assets(programme_kpi_dashboard, programme_kpi_workbook),
+    description="Programme KPIs (성과지표): the KPI marts, the officers' dashboard and the quarterly workbook. "
+    "Run it after the warehouse and the quality inspection; the monthly schedule does.",
+)
+
+monthly_programme_kpi_schedule = dg.ScheduleDefinition(
+    job=programme_kpi_job,
+    cron_schedule="0 6 1 * *",
+    execution_timezone="Asia/Seoul",
+    description="On the 1st of every month at 06:00 KST: the KPI marts, dashboard and workbook for the month "
+    "that ended.",
+)

@@ -61,6 +61,7 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
     manifest=warehouse_dbt_project.manifest_path,
     project=warehouse_dbt_project,
     dagster_dbt_translator=translator,
+    exclude="tag:programme_kpis",  # the KPI marts: orchestration/assets/kpis.py, after quality and AI
     pool="warehouse",
 )
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,

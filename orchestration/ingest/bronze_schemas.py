@@ -136,6 +136,18 @@ REGISTRY_SCHEMAS: dict[str, pa.Schema] = {
             ("registry_loaded_at", UTC_TS),
         ]
     ),
+    # programme facts per company: before/after periods of the outcome KPIs, consent to publish data
+    "company_programme": pa.schema(
+        [
+            ("company_id", pa.string()),
+            ("baseline_from", pa.date32()),
+            ("baseline_to", pa.date32()),
+            ("followup_from", pa.date32()),
+            ("followup_to", pa.date32()),
+            ("data_contribution_consent", pa.bool_()),
+            ("registry_loaded_at", UTC_TS),
+        ]
+    ),
 }
 
 LINEAGE_FIELDS = [

@@ -38,6 +38,9 @@ class Company:
     stages: tuple[dict, ...]
     shifts: tuple[dict, ...] = ()  # {code, name_ko, name_en, start, end}; empty: the default pattern
     delivery_cadence: str = "daily"  # one of CADENCES
+    # before/after periods of the programme's outcome KPIs: {"baseline": (from, to), "followup": (from, to)}
+    outcome_periods: dict = None  # type: ignore[assignment]
+    data_contribution_consent: bool = False  # the company agreed to publish an anonymised dataset
 
 
 @dataclass
@@ -112,7 +115,13 @@ def _company(entry: dict, where: str, seen: set[str]) -> Company:
     if cadence not in CADENCES:
         raise RegistryError(f"{where} ({entry['company_id']}): delivery_cadence {cadence!r} is not one of "
                             f"{tuple(CADENCES)}")
-    return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts, delivery_cadence=cadence)
+    periods = _outcome_periods(entry.get("outcome_periods") or {}, f"{where} ({entry['company_id']})")
+    consent = entry.get("data_contribution_consent", False)
+    if not isinstance(consent, bool):
+        raise RegistryError(f"{where} ({entry['company_id']}): data_contribution_consent must be true or false, "
+                            f"not {consent!r}")
+    return Company(**{key: entry[key] for key in REQUIRED}, stages=stages, shifts=shifts, delivery_cadence=cadence,
+                   outcome_periods=periods, data_contribution_consent=consent)
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +168,33 @@ def _shifts(entries, where: str) -> tuple[dict, ...]:
     return tuple(shifts)
 
 
+def _outcome_periods(entry: dict, where: str) -> dict:
+    """{"baseline": (from, to), "followup": (from, to)} as dates, each inclusive; the baseline
+    ends before the follow-up starts (an outcome compares the factory before and after)."""
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: outcome_periods must map baseline/followup to {{from: …, to: …}}")
+    unknown = set(entry) - {"baseline", "followup"}
+    if unknown:
+        raise RegistryError(f"{where}: outcome_periods has unknown period(s) {sorted(unknown)}; "
+                            "expected baseline and followup")
+    periods = {}
+    for name, span in entry.items():
+        label = f"{where}: outcome_periods.{name}"
+        if not isinstance(span, dict) or not span.get("from") or not span.get("to"):
+            raise RegistryError(f"{label}: needs both from and to dates, e.g. {{from: 2025-06-01, to: 2025-08-31}}")
+        try:
+            start, end = _as_date(span["from"]), _as_date(span["to"])
+        except ValueError:
+            raise RegistryError(f"{label}: {span['from']!r}..{span['to']!r} are not dates like 2025-06-01") from None
+        if end < start:
+            raise RegistryError(f"{label}: ends ({end}) before it starts ({start})")
+        periods[name] = (start, end)
+    if len(periods) == 2 and periods["baseline"][1] >= periods["followup"][0]:
+        raise RegistryError(f"{where}: the baseline period must end before the follow-up period starts "
+                            f"(baseline to {periods['baseline'][1]}, followup from {periods['followup'][0]})")
+    return periods
+
+
 def _clock(value, label: str) -> time:
     # Unquoted 06:00 is a base-60 integer to YAML 1.1, so a number here is almost surely that mistake.
     if not isinstance(value, str):
@@ -195,8 +231,20 @@ def registry_tables(companies: list[Company], loaded_at: datetime | None = None)
         for c in companies
         for s in c.shifts
     ]
+    programme_rows = [
+        {
+            "company_id": c.company_id,
+            "baseline_from": (c.outcome_periods or {}).get("baseline", (None, None))[0],
+            "baseline_to": (c.outcome_periods or {}).get("baseline", (None, None))[1],
+            "followup_from": (c.outcome_periods or {}).get("followup", (None, None))[0],
+            "followup_to": (c.outcome_periods or {}).get("followup", (None, None))[1],
+            "data_contribution_consent": bool(c.data_contribution_consent), "registry_loaded_at": loaded_at,
+        }
+        for c in companies
+    ]
     return {
         "companies": pa.Table.from_pylist(company_rows, schema=REGISTRY_SCHEMAS["companies"]),
+        "company_programme": pa.Table.from_pylist(programme_rows, schema=REGISTRY_SCHEMAS["company_programme"]),
         "support_stages": pa.Table.from_pylist(stage_rows, schema=REGISTRY_SCHEMAS["support_stages"]),
         "company_shifts": pa.Table.from_pylist(shift_rows, schema=REGISTRY_SCHEMAS["company_shifts"]),
     }

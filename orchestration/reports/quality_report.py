@@ -2,8 +2,9 @@
 
 Read by the company and the center's consultants: what data the company sends, how good it is
 per dimension and day, the worst problems with concrete time ranges (KST), equipment and tags,
-and what to change in the collection environment. plotly.js is embedded inline (no CDN, no
-server), so the file opens from a USB stick on a shop-floor PC.
+and what to change in the collection environment. plotly.js is not embedded: every report page
+loads the one shared copy under `<reports root>/assets/` by a relative path (no CDN, no server),
+so the reports folder opens from a USB stick on a shop-floor PC.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import jinja2
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from orchestration.quality.config import DIMENSIONS, QualityConfig, load_quality_config
+from orchestration.reports.plotly_script import chart_html, plotly_script_tag
 
 KST = timezone(timedelta(hours=9))
 
@@ -66,11 +67,9 @@ def render_quality_report(con: duckdb.DuckDBPyConnection, company_id: str, out_p
     trend = _pooled_trend(daily, config)
     scores = _pooled_scores(daily, config)
     charts = [_score_trend_chart(trend), _issue_timeline_chart(issues), _distribution_chart(con, company_id)]
-    chart_html = [
-        pio.to_html(fig, full_html=False, include_plotlyjs=(index == 0), default_width="100%",
-                    config={"displaylogo": False})
-        for index, fig in enumerate(charts)
-    ]
+    out_path = Path(out_path)
+    # reports live at <reports root>/<kind>/<page>.html; the shared plotly.js under <root>/assets
+    plotly_script = plotly_script_tag(out_path, out_path.parent.parent)
     checks = {c: dict(zip(("passed", "severity"), config.check_outcome(c, scores.get(c)))) for c in scores}
     measured_at = daily.measured_at.max() if not daily.empty else None
     html = _templates.get_template("quality_report.html.j2").render(
@@ -89,7 +88,8 @@ def render_quality_report(con: duckdb.DuckDBPyConnection, company_id: str, out_p
         issue_summary=issues.groupby("issue_type").size().to_dict() if not issues.empty else {},
         issue_names=ISSUE_NAMES,
         recommendations=recommendations(issues, inventory),
-        charts=chart_html,
+        charts=[chart_html(fig) for fig in charts],
+        plotly_script=plotly_script,
         thresholds={c: config.threshold(c) for c in scores},
     )
     out_path = Path(out_path)

@@ -77,3 +77,42 @@ def test_industries_are_ksic_codes_and_an_unknown_one_names_the_company(tmp_path
     registry = read_registry(path)  # the faulty entry fails only its own company
     assert [c.company_id for c in registry.companies] == ["CJ-BAT-10"]
     assert "industry 35" in registry.problems["CJ-BAT-09"]
+
+def test_outcome_periods_and_consent_land_in_the_programme_table(tmp_path):
+    companies = load_registry(registry(tmp_path, """    outcome_periods:
+      baseline: {from: 2025-06-01, to: 2025-08-31}
+      followup: {from: 2026-09-01, to: 2026-11-30}
+    data_contribution_consent: true
+"""))
+    row = registry_tables(companies)["company_programme"].to_pylist()[0]
+    assert (str(row["baseline_from"]), str(row["baseline_to"]), str(row["followup_from"]), str(row["followup_to"])) == (
+        "2025-06-01", "2025-08-31", "2026-09-01", "2026-11-30")
+    assert row["data_contribution_consent"] is True
+
+
+def test_a_company_without_outcome_periods_has_empty_ones_and_no_consent(tmp_path):
+    row = registry_tables(load_registry(registry(tmp_path)))["company_programme"].to_pylist()[0]
+    assert row["baseline_from"] is None and row["followup_to"] is None and row["data_contribution_consent"] is False
+
+
+@pytest.mark.parametrize("block, message", [
+    ("""    outcome_periods:
+      baseline: {from: 2026-09-01, to: 2026-10-31}
+      followup: {from: 2026-10-01, to: 2026-11-30}
+""", "baseline period must end before the follow-up period starts"),
+    ("""    outcome_periods:
+      baseline: {from: 2026-09-01}
+""", "needs both from and to"),
+    ("""    outcome_periods:
+      before: {from: 2026-09-01, to: 2026-09-30}
+""", "unknown period"),
+    ("""    outcome_periods:
+      baseline: {from: 2026-09-30, to: 2026-09-01}
+""", "ends (2026-09-01) before it starts"),
+    ("""    data_contribution_consent: "yes"
+""", "must be true or false"),
+])
+def test_bad_outcome_periods_or_consent_are_named(tmp_path, block, message):
+    with pytest.raises(RegistryError, match="CJ-BAT-09") as error:
+        load_registry(registry(tmp_path, block))
+    assert message in str(error.value)
