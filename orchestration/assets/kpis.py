@@ -10,10 +10,14 @@ every month, and an officer can launch the job from the UI at any time.
 from collections.abc import Mapping
 from typing import Any
 
+from datetime import datetime, timezone
+
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from orchestration.assets.warehouse import WarehouseTranslator
+from orchestration.assets.warehouse import WarehouseTranslator, warehouse_models
+from orchestration.kpis.contribution import consenting_companies, export_contribution, record_published
 from orchestration.kpis.dashboard import render_kpi_dashboard
 from orchestration.kpis.workbook import write_kpi_workbook
 from orchestration.resources import LakeResource, WarehouseResource
@@ -39,6 +43,42 @@ class ProgrammeKpiTranslator(WarehouseTranslator):
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return None
+
+
+CONTRIBUTION_MODELS = ("dim_company", "dim_industry", "fct_production_lots", "fct_quality_inspections",
+                       "fct_sensor_readings_hourly", "stg_company_programme")
+
+
+@dg.asset(
+    key=["kpis", "data_contribution"],
+    group_name="kpis",
+    deps=[get_asset_key_for_model([warehouse_models], m) for m in CONTRIBUTION_MODELS] + [["quality", "inspection"]],
+    pool="warehouse",
+    description="Data contributed back (데이터 개방): for every company with data_contribution_consent in the "
+    "registry, a standardised, anonymised dataset with a data card under lake/contrib/<dataset_id>/ "
+    "(KAMP-like: data/*.csv, datacard.json, 데이터카드.md); recorded in contrib.published_datasets.",
+)
+def data_contribution(context: dg.AssetExecutionContext, lake: LakeResource,
+                      warehouse: WarehouseResource) -> dg.MaterializeResult:
+    con = warehouse.file.connect_read_only()
+    try:
+        contributions = [export_contribution(con, company, lake.root_path / "contrib")
+                         for company in consenting_companies(con)]
+    finally:
+        con.close()
+    with warehouse.file.rebuild() as build:
+        con = duckdb.connect(str(build))
+        try:
+            published = record_published(con, contributions, datetime.now(timezone.utc))
+        finally:
+            con.close()
+    for c in contributions:
+        context.log.info(f"{c.company_id} -> {c.path} ({', '.join(f'{n} {r}' for n, r in c.rows.items())})")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": published, "exported_now": len(contributions),
+        "datasets": dg.MetadataValue.md("\n".join(f"- {c.dataset_id}: {c.rows['lots.csv']} lots, "
+                                                   f"{c.rows['sensor_hourly.csv']} sensor hours" for c in contributions)
+                                        or "no company has consented yet")})
 
 
 @dbt_assets(
@@ -108,6 +148,7 @@ programme_kpi_job = dg.define_asset_job(
 )
 
 monthly_programme_kpi_schedule = dg.ScheduleDefinition(
+    name="monthly_programme_kpi_schedule",
     job=programme_kpi_job,
     cron_schedule="0 6 1 * *",
     execution_timezone="Asia/Seoul",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -11,19 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from kpi_fixture import AS_OF, generate, write_warehouse  # noqa: E402
-
-PROGRAMME = ["kpi_definitions", "kpi_targets", "support_stages", "tag:programme_kpis"]
-
-
-def build_kpis(warehouse: Path, as_of, *, target: Path) -> None:
-    """dbt build of the KPI marts (and the seeds they read) on `warehouse`, measured on `as_of`."""
-    from orchestration.warehouse.build import run_dbt
-    from orchestration.warehouse.environment import environment
-
-    with environment(WAREHOUSE_PATH=str(warehouse)):
-        run_dbt(["build", "--select", *PROGRAMME, "--vars", json.dumps({"kpi_as_of_date": str(as_of)})],
-                target_path=target)
+from kpi_fixture import AS_OF, build_kpis, generate, write_warehouse  # noqa: E402
 
 
 @pytest.fixture(scope="session")

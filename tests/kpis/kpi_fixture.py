@@ -6,6 +6,7 @@ compute every expected number from these frames on their own.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -147,10 +148,17 @@ def generate(seed: int = 5) -> KpiFixture:
                                "dimension": "completeness", "score": 50.0})
     scores = pd.DataFrame(scores)
     models = pd.DataFrame([
-        {"company_id": "TS-COS-01", "trained_at": pd.Timestamp("2026-10-01 03:00", tz="UTC"), "demonstrable": True},
-        {"company_id": "TS-FOD-04", "trained_at": pd.Timestamp("2026-11-10 03:00", tz="UTC"), "demonstrable": False}])
-    drift = pd.DataFrame([{"company_id": DRIFT[0], "started_on": DRIFT[1], "flag_kind": "psi",
-                           "detail": "TEMP_mean PSI 0.31 > 0.25", "is_active": True}])
+        {"company_id": "TS-COS-01", "trained_at_utc": pd.Timestamp("2026-10-01 03:00", tz="UTC"), "demonstrable": True},
+        {"company_id": "TS-FOD-04", "trained_at_utc": pd.Timestamp("2026-11-10 03:00", tz="UTC"), "demonstrable": False}])
+    # the shape the AI stage publishes (orchestration/ml/scoring.py drift_flags): one row per company,
+    # model version and kind; a kind no longer flagged stays as a row with flagged = false
+    drift = pd.DataFrame([
+        {"company_id": DRIFT[0], "model_version": "3", "kind": "feature_drift", "flagged": True,
+         "since_date_kst": DRIFT[1], "value": 0.31, "limit": 0.25, "detail": "TEMP_mean PSI 0.31"},
+        {"company_id": DRIFT[0], "model_version": "3", "kind": "performance", "flagged": False,
+         "since_date_kst": None, "value": 0.4, "limit": 0.2, "detail": "on-site PR-AUC"},
+        {"company_id": "TS-FOD-04", "model_version": "1", "kind": "performance", "flagged": False,
+         "since_date_kst": None, "value": 0.4, "limit": 0.2, "detail": "on-site PR-AUC"}])
     return KpiFixture(companies, stages, programme, lots, oee, energy, landings, freshness, scores, models, drift,
                       counts={"sensor_readings": 1000, "quality_inspections": 200, "equipment_events": 50})
 
@@ -190,9 +198,9 @@ def write_warehouse(fixture: KpiFixture, path: Path) -> None:
               "company_id, dataset, status, rows_landed, rows_rejected, file_modified_at::timestamptz as file_modified_at")
         table("main.mart_company_data_freshness", fixture.freshness)
         table("quality.dq_latest", fixture.scores, "company_id, dataset, cast(day_kst as date) as day_kst, dimension, score")
-        table("ml.model_results", fixture.models, "company_id, trained_at::timestamptz as trained_at, demonstrable")
-        table("ml.drift_flags", fixture.drift,
-              "company_id, cast(started_on as date) as started_on, flag_kind, detail, is_active")
+        table("ml.model_results", fixture.models, "company_id, trained_at_utc::timestamptz as trained_at_utc, demonstrable")
+        table("ml.drift_flags", fixture.drift, "company_id, model_version, kind, flagged, "
+              "cast(since_date_kst as date) as since_date_kst, value, \"limit\", detail")
         ids = fixture.companies[["company_id"]]
         for fact, n in (("fct_sensor_readings", fixture.counts["sensor_readings"]),
                         ("fct_quality_inspections", fixture.counts["quality_inspections"]),
@@ -205,3 +213,16 @@ def write_warehouse(fixture: KpiFixture, path: Path) -> None:
             con.unregister("_ids")
     finally:
         con.close()
+
+
+PROGRAMME = ["kpi_definitions", "kpi_targets", "support_stages", "tag:programme_kpis"]
+
+
+def build_kpis(warehouse: Path, as_of, *, target: Path) -> None:
+    """dbt build of the KPI marts (and the seeds they read) on `warehouse`, measured on `as_of`."""
+    from orchestration.warehouse.build import run_dbt
+    from orchestration.warehouse.environment import environment
+
+    with environment(WAREHOUSE_PATH=str(warehouse)):
+        run_dbt(["build", "--select", *PROGRAMME, "--vars", json.dumps({"kpi_as_of_date": str(as_of)})],
+                target_path=target)

@@ -8,8 +8,7 @@ from datetime import date, timedelta
 
 import duckdb
 import pandas as pd
-from conftest import build_kpis
-from kpi_fixture import AS_OF, DATA_STOPS, DRIFT, QUALITY_DROPS, _utc
+from kpi_fixture import AS_OF, DATA_STOPS, DRIFT, QUALITY_DROPS, _utc, build_kpis
 
 
 def test_planted_cases_are_found_with_their_start_dates(kpis):
@@ -47,12 +46,17 @@ def test_entries_keep_history_when_a_case_resolves(kpi_warehouse, tmp_path):
                             "rows_rejected, file_modified_at) values (?, ?, 'ingested', 10, 0, ?)",
                             [company, dataset, _utc(day, 1.5).to_pydatetime()])
         con.execute("drop table ml.model_results")
+        con.execute("create schema contrib")  # the contribution export published one dataset meanwhile
+        con.execute("create table contrib.published_datasets as select 'CBMAI-COSMETICS-x' as dataset_id, "
+                    "timestamptz '2026-12-02 01:00:00+00' as published_at")
     finally:
         con.close()
     build_kpis(later, as_of, target=tmp_path / "dbt-target")
     con = duckdb.connect(str(later), read_only=True)
     try:
         history = con.execute("select * from kpi.watch_list order by watch_entry_key").df()
+        published = con.execute("select actual, note_en from kpi.programme_outputs where programme_year = 2026 "
+                                "and kpi_code = 'datasets_published'").fetchall()
         ai = con.execute("select actual, note_ko, note_en from kpi.programme_outputs where programme_year = 2026 "
                          "and kpi_code = 'ai_solutions_developed'").fetchall()
     finally:
@@ -68,4 +72,5 @@ def test_entries_keep_history_when_a_case_resolves(kpi_warehouse, tmp_path):
         assert pd.isna(entry.resolved_on)
     assert len(history) == 3
     # until the AI stage publishes its results, AI solutions count zero and say why
+    assert published == [(1.0, None)]
     assert ai[0][0] == 0 and "ml.model_results" in ai[0][1] and "ml.model_results" in ai[0][2]

@@ -9,6 +9,7 @@
 {%- set quality_ready = relation_exists('quality', 'dq_latest') %}
 {%- set contrib_ready = relation_exists('contrib', 'published_datasets') %}
 -- depends_on: {{ source('quality', 'dq_latest') }}
+-- depends_on: {{ source('contrib', 'published_datasets') }}
 with definitions as (
     select kpi_code, name_ko, name_en, unit, display_order from {{ ref('kpi_definitions') }} where kind = 'output'
 ),
@@ -61,8 +62,8 @@ quality_scores as (
 ),
 
 models as (
-    select company_id, cast(trained_at as date) as trained_on, demonstrable
-    from {{ optional_relation('ml', 'model_results', [['company_id', 'varchar'], ['trained_at', 'timestamptz'],
+    select company_id, cast({{ to_kst('trained_at_utc') }} as date) as trained_on, demonstrable
+    from {{ optional_relation('ml', 'model_results', [['company_id', 'varchar'], ['trained_at_utc', 'timestamptz'],
                                                       ['demonstrable', 'boolean']]) }}
 ),
 

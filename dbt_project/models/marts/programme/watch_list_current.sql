@@ -100,12 +100,17 @@ quality_dropped as (
     having bool_and(f.dropped) and max(f.day_kst) = max(f.last_scored_day)
 ),
 
+{#- ml.drift_flags (the AI stage): per company, model version and kind (feature_drift | performance),
+    whether it is flagged now and since which KST day -#}
 drift as (
-    select company_id, started_on, flag_kind, detail
-    from {{ optional_relation('ml', 'drift_flags', [['company_id', 'varchar'], ['started_on', 'date'],
-                                                    ['flag_kind', 'varchar'], ['detail', 'varchar'],
-                                                    ['is_active', 'boolean']]) }}
-    where coalesce(is_active, true) and started_on <= {{ kpi_as_of_date() }}
+    select company_id, since_date_kst as started_on,
+           case kind when 'feature_drift' then '입력 데이터 분포 변화 (feature drift)'
+                     when 'performance' then '현장 성능 저하 (on-site PR-AUC below the interval)' else kind end as flag_kind,
+           detail
+    from {{ optional_relation('ml', 'drift_flags', [['company_id', 'varchar'], ['model_version', 'varchar'],
+                                                    ['kind', 'varchar'], ['flagged', 'boolean'],
+                                                    ['since_date_kst', 'date'], ['detail', 'varchar']]) }}
+    where flagged and since_date_kst <= {{ kpi_as_of_date() }}
 ),
 
 model_degraded as (
