@@ -34,6 +34,10 @@ NAMES = {"cheongju": ("청주시", "Cheongju-si"), "chungju": ("충주시", "Chu
 INDUSTRIES = {"cosmetics": ("화장품", "Cosmetics"), "battery": ("이차전지 부품", "Battery parts"),
               "food": ("식품", "Food"), "semiconductor": ("반도체", "Semiconductor"),
               "auto_parts": ("자동차 부품", "Auto parts")}
+# the programme's industry groups (dim_industry.programme_group): what "per industry" counts by
+GROUPS = {"cosmetics": ("beauty", "뷰티", "Beauty"), "battery": ("secondary_battery", "이차전지", "Secondary batteries"),
+          "food": ("convergence_bio", "융합바이오", "Convergence bio"), "semiconductor": ("semiconductor", "반도체", "Semis"),
+          "auto_parts": ("future_mobility", "미래모빌리티", "Future mobility")}
 STAGES = {  # company -> [(stage, started, completed)]
     "TS-COS-01": [("consulting", "2025-03-03", "2025-04-11"), ("collection", "2025-04-14", "2025-07-31"),
                   ("quality", "2025-08-01", "2025-09-12"), ("ai_development", "2025-09-15", "2026-01-30"),
@@ -80,7 +84,8 @@ def generate(seed: int = 5) -> KpiFixture:
     companies = pd.DataFrame([{
         "company_id": c, "name_ko": f"테스트{i}(주)", "name_en": f"Test {i} Co.", "region_code": r,
         "region_name_ko": NAMES[r][0], "region_name_en": NAMES[r][1], "industry_code": ind,
-        "industry_name_ko": INDUSTRIES[ind][0], "industry_name_en": INDUSTRIES[ind][1]}
+        "industry_name_ko": INDUSTRIES[ind][0], "industry_name_en": INDUSTRIES[ind][1],
+        "programme_group": GROUPS[ind][0], "programme_group_ko": GROUPS[ind][1]}
         for i, (c, r, ind, *_rest) in enumerate(COMPANIES, start=1)])
     stages = pd.DataFrame([{"company_id": c, "stage_code": s, "started_on": pd.Timestamp(a).date(),
                             "completed_on": pd.Timestamp(b).date() if b else None}
@@ -179,7 +184,9 @@ def write_warehouse(fixture: KpiFixture, path: Path) -> None:
         table("main.dim_company", fixture.companies)
         table("main.dim_region", pd.DataFrame([{"region_code": k, "name_ko": v[0], "name_en": v[1]}
                                                for k, v in NAMES.items()]))
-        table("main.dim_industry", pd.DataFrame([{"industry_code": k, "name_ko": v[0], "name_en": v[1]}
+        table("main.dim_industry", pd.DataFrame([{"industry_code": k, "name_ko": v[0], "name_en": v[1],
+                                                  "programme_group": GROUPS[k][0], "programme_group_ko": GROUPS[k][1],
+                                                  "programme_group_en": GROUPS[k][2]}
                                                  for k, v in INDUSTRIES.items()]))
         table("staging.stg_support_stages", fixture.stages,
               "company_id, stage_code, cast(started_on as date) as started_on, cast(completed_on as date) as completed_on")

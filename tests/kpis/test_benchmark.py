@@ -11,7 +11,7 @@ import pytest
 def test_industry_median_is_shown_only_from_three_companies(kpis):
     fixture, con = kpis
     bench = con.execute("select * from kpi.company_benchmark").df()
-    industry = fixture.companies.set_index("company_id").industry_code
+    industry = fixture.companies.set_index("company_id").programme_group
     lots = fixture.lots.assign(industry=lambda f: f.company_id.map(industry))
     # independent: each company's defect rate over its latest 30 days of lots
     values = {}
@@ -22,7 +22,7 @@ def test_industry_median_is_shown_only_from_three_companies(kpis):
     rates = bench[bench.measure_code == "defect_rate"].set_index("company_id")
     for company, value in values.items():
         assert rates.loc[company, "company_value"] == pytest.approx(value)
-    food = [c for c in values if industry[c] == "food"]
+    food = [c for c in values if industry[c] == "convergence_bio"]
     assert len(food) == 3
     for company in food:
         assert not rates.loc[company, "suppressed"] and rates.loc[company, "industry_companies"] == 3
@@ -37,7 +37,7 @@ def test_two_companies_are_still_too_few(kpis):
     industry has three companies (the rule counts the companies behind the aggregate)."""
     _, con = kpis
     energy = con.execute("select * from kpi.company_benchmark where measure_code = 'energy_kwh_per_unit' "
-                         "and industry_code = 'food'").df()
+                         "and industry_code = 'convergence_bio'").df()
     assert len(energy) == 3
     assert set(energy.industry_companies) == {2}
     assert energy.suppressed.all() and energy.industry_median.isna().all()

@@ -38,8 +38,8 @@ def test_companies_supported_per_year_region_and_industry_against_targets(kpis):
         expected = {("total", ""): len(ids)}
         for region in ("cheongju", "chungju", "jincheon", "eumseong"):
             expected[("region", region)] = sum(companies.loc[c, "region_code"] == region for c in ids)
-        for industry in ("cosmetics", "food", "battery", "semiconductor", "auto_parts"):
-            expected[("industry", industry)] = sum(companies.loc[c, "industry_code"] == industry for c in ids)
+        for group in set(companies.programme_group) | {"semiconductor", "future_mobility"}:
+            expected[("industry", group)] = sum(companies.loc[c, "programme_group"] == group for c in ids)
         got = out[out.programme_year == year]
         assert {(r.breakdown, r.breakdown_code): r.actual for r in got.itertuples()} == expected
         for r in got.itertuples():

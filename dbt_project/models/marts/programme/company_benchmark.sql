@@ -1,13 +1,15 @@
 {#-
   Regional benchmark (지역 동종업종 비교): each company's recent KPIs against the median of the
-  companies of its industry in the region (충북), over each company's latest 30 days of data.
+  companies of its industry group in the region (충북; dim_company.programme_group, the programme's
+  grouping of KSIC codes), over each company's latest 30 days of data.
   Names no other company: only the median and how many companies it is built from. A median
   built from fewer than var('benchmark_min_companies') companies is not shown (suppressed).
 -#}
 {%- set min_companies = var('benchmark_min_companies') %}
 -- depends_on: {{ source('quality', 'dq_latest') }}
 with companies as (
-    select company_id, name_ko, industry_code, industry_name_ko, industry_name_en from {{ ref('dim_company') }}
+    select company_id, name_ko, programme_group as industry_code, programme_group_ko as industry_name_ko
+    from {{ ref('dim_company') }}
 ),
 
 measures as (

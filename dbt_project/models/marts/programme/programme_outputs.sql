@@ -34,7 +34,13 @@ windows as (
 ),
 
 companies as (
-    select company_id, region_code, region_name_ko, industry_code, industry_name_ko from {{ ref('dim_company') }}
+    select company_id, region_code, programme_group from {{ ref('dim_company') }}
+),
+
+{#- "per industry" = the programme's industry groups (dim_industry.programme_group over KSIC codes) -#}
+industry_groups as (
+    select distinct programme_group, programme_group_ko, programme_group_en from {{ ref('dim_industry') }}
+    where programme_group is not null
 ),
 
 supported as (
@@ -119,11 +125,12 @@ breakdowns as (
     from windows as w
     cross join {{ ref('dim_region') }} as r
     union all
-    select w.programme_year, 'companies_supported', 'industry', i.industry_code, i.name_ko, i.name_en,
+    select w.programme_year, 'companies_supported', 'industry', g.programme_group, g.programme_group_ko,
+           g.programme_group_en,
            (select count(*) from supported as s join companies as c using (company_id)
-            where s.programme_year = w.programme_year and c.industry_code = i.industry_code)
+            where s.programme_year = w.programme_year and c.programme_group = g.programme_group)
     from windows as w
-    cross join {{ ref('dim_industry') }} as i
+    cross join industry_groups as g
 ),
 
 final as (

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', unique_key='watch_entry_key', incremental_strategy='delete+insert',
-          on_schema_change='fail') }}
+          on_schema_change='append_new_columns') }}
 {#-
   The watch list with its history (사후관리 이력): every entry ever opened, one row per condition
   and start date. A build opens what watch_list_current shows and is not open yet, refreshes the
