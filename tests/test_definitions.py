@@ -47,6 +47,8 @@ def test_lineage_is_continuous_from_bronze_to_kpis():
     assert "bronze/companies" in upstream("kpis/programme_outputs")
     # the KPIs follow the quality inspection (they count its scores) and feed the officers' dashboard
     assert "quality/inspection" in upstream("kpis/programme_outputs")
+    assert "ml/defect_model" in upstream("kpis/programme_outputs")
+    assert "ml/unit_scores" in upstream("kpis/watch_list")
     assert "kpis/watch_list" in upstream("reports/programme_kpi_dashboard")
 
 

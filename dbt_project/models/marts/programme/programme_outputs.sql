@@ -9,6 +9,7 @@
 {%- set quality_ready = relation_exists('quality', 'dq_latest') %}
 {%- set contrib_ready = relation_exists('contrib', 'published_datasets') %}
 -- depends_on: {{ source('quality', 'dq_latest') }}
+-- depends_on: {{ source('ml', 'model_results') }}
 -- depends_on: {{ source('contrib', 'published_datasets') }}
 with definitions as (
     select kpi_code, name_ko, name_en, unit, display_order from {{ ref('kpi_definitions') }} where kind = 'output'

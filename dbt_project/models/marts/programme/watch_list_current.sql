@@ -14,6 +14,7 @@
 {%- set drop_points = var('watch_quality_drop_points') %}
 {%- set window_days = var('watch_quality_window_days') %}
 -- depends_on: {{ source('quality', 'dq_latest') }}
+-- depends_on: {{ source('ml', 'drift_flags') }}
 with companies as (
     select company_id, name_ko, name_en from {{ ref('dim_company') }}
 ),
