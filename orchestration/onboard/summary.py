@@ -63,7 +63,9 @@ def ingest_summary(bronze_root: Path, company_id: str, run_id: str) -> IngestSum
         status = row.get("status") or "unknown"
         summary.files[status] = summary.files.get(status, 0) + 1
         if status in LANDED and row.get("dataset"):
-            summary.rows[row["dataset"]] = summary.rows.get(row["dataset"], 0) + int(row.get("rows_landed") or 0)
+            # bronze_rows: rows written to the dataset table (the ledger's rows_landed counts source rows)
+            landed = row.get("bronze_rows") if row.get("bronze_rows") is not None else row.get("rows_landed")
+            summary.rows[row["dataset"]] = summary.rows.get(row["dataset"], 0) + int(landed or 0)
         if status == "duplicate":
             summary.duplicates.append(f"{row['source_file']} ({row.get('unmapped_columns') or 'already landed'})")
     rejections = [r for r in _company_rows(bronze, REJECTIONS_TABLE, company_id) if r.get("ingest_run_id") == run_id]
