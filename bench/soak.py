@@ -245,9 +245,11 @@ class Soak:
         env = self.environment()
         os.environ.update({k: env[k] for k in ("LAKE_ROOT", "DAGSTER_HOME", "LANDING_SETTLE_SECONDS")})
         os.environ.pop("WAREHOUSE_PATH", None)
+        instance = dg.DagsterInstance.from_config(str(self.home))
+        instance.get_runs(limit=1)  # create the storages here, before the daemon races to create them too
+        instance.all_instigator_state()
         daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=REPO, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        instance = dg.DagsterInstance.from_config(str(self.home))
         started = time.monotonic()
         actors = [threading.Thread(target=self.read_warehouse, daemon=True),
                   threading.Thread(target=self.killer, args=(instance,), daemon=True)]
