@@ -36,6 +36,19 @@ def companies_with_ingest_in_progress(instance: dg.DagsterInstance) -> set[str]:
     return {run.tags.get("company") or run.tags.get("dagster/partition") for run in runs} - {None}
 
 
+def died_ingest(instance: dg.DagsterInstance, company: str) -> str | None:
+    """The run id of the company's latest ingest run when it failed without any asset failing (its
+    worker was killed, and the automatic retry too): its files are still waiting to be landed.
+    A run that failed on the input (bad mapping, faulty registry entry) is not asked again."""
+    latest = instance.get_runs(filters=dg.RunsFilter(job_name=ingest_company_job.name, tags={"company": company}),
+                               limit=1)
+    if not latest or latest[0].status != dg.DagsterRunStatus.FAILURE:
+        return None
+    if instance.all_logs(latest[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        return None
+    return latest[0].run_id
+
+
 @dg.sensor(
     jobs=[ingest_company_job, registry_job],
     minimum_interval_seconds=60,
@@ -52,12 +65,18 @@ def landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     # A company with an ingest queued or running gets no new request now: its cursor entry stays as
     # it was, so the change is requested on the first tick after that run ends.
     busy = companies_with_ingest_in_progress(context.instance)
-    run_requests = [
-        dg.RunRequest(run_key=f"{company}:{fp}", partition_key=company, job_name=ingest_company_job.name,
-                      tags={"company": company})
-        for company, fp in sorted(fingerprints.items())
-        if cursor.get(company) != fp and company not in busy
-    ]
+    run_requests = []
+    for company, fp in sorted(fingerprints.items()):
+        if company in busy:
+            continue
+        if cursor.get(company) != fp:
+            run_key = f"{company}:{fp}"
+        elif (died := died_ingest(context.instance, company)) is not None:
+            run_key = f"{company}:{fp}:after:{died}"  # nothing changed, but the last ingest never finished
+        else:
+            continue
+        run_requests.append(dg.RunRequest(run_key=run_key, partition_key=company, job_name=ingest_company_job.name,
+                                          tags={"company": company}))
     if (unattributed and cursor.get("_unattributed") != unattributed) or new_partitions:
         run_requests.append(dg.RunRequest(run_key=f"registry:{unattributed}:{','.join(new_partitions)}",
                                           job_name=registry_job.name))

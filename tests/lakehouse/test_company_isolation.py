@@ -90,6 +90,23 @@ def test_landing_sensor_requests_no_run_for_a_company_with_one_running(lake):
         assert {r.partition_key for r in second.run_requests if r.partition_key} == {busy}
 
 
+def test_landing_sensor_asks_again_for_a_company_whose_ingest_died(lake):
+    """A killed run whose retry was killed too leaves files unlanded: the next tick asks again, once."""
+    from orchestration.jobs import ingest_company_job
+    from orchestration.sensors import landing_sensor
+
+    resources = {"lake": LakeResource(root=str(lake), clients_dir=str(CLIENTS))}
+    company = COMPANIES[0]
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        killed = instance.add_run(dg.DagsterRun(job_name=ingest_company_job.name, run_id="killed-run",
+                                                status=dg.DagsterRunStatus.STARTED, tags={"company": company}))
+        instance.report_run_failed(killed, "run worker process is gone (killed or crashed)")
+        second = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        [again] = [r for r in second.run_requests if r.partition_key]
+        assert again.partition_key == company and again.run_key.endswith(":after:killed-run")
+
+
 def test_the_instance_config_limits_runs_per_company_and_monitors_workers(tmp_path, monkeypatch):
     from orchestration.instance import write_instance_config
     from orchestration.run_launcher import LocalRunLauncher
