@@ -16,8 +16,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from orchestration.process_lifetime import bind_to_run
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.warehouse.bronze_handover import hand_over_bronze
+from orchestration.warehouse.build import WarehouseBuildFailed, failed_nodes
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
+from orchestration.warehouse.isolation import build_isolated, failed_offences, hold_back, reoffer_held
 from orchestration.warehouse.stale_models import build_args, stale_incremental_models
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts",
@@ -67,15 +69,38 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                      warehouse: WarehouseResource, config: WarehouseBuildConfig):
     bind_to_run()  # a killed run worker takes this step and its dbt child with it
-    with warehouse.file.rebuild() as build:
-        handed_over = hand_over_bronze(build, lake.bronze)
-        context.log.info("bronze hand-over: " + (", ".join(
-            f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
-            or "nothing new"))
-        stale = stale_incremental_models(build, warehouse_dbt_project.manifest_path)
-        if stale:
-            context.log.warning(f"{', '.join(stale)}: the table predates the model's columns; rebuilding in full")
-        args = build_args(stale, full_refresh=config.full_refresh)
-        with environment(WAREHOUSE_PATH=str(build)):
-            yield from dbt.cli(args, context=context, target_path=dbt_target_path(warehouse.path)).stream()
+    target = dbt_target_path(warehouse.path)
+
+    def attempt(held: dict) -> list:
+        with warehouse.file.rebuild() as build:
+            handed_over = hand_over_bronze(build, lake.bronze)
+            context.log.info("bronze hand-over: " + (", ".join(
+                f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
+                or "nothing new"))
+            reoffer_held(build, lake.bronze)
+            hold_back(build, held)
+            stale = stale_incremental_models(build, warehouse_dbt_project.manifest_path)
+            if stale:
+                context.log.warning(f"{', '.join(stale)}: the table predates the model's columns; rebuilding in full")
+            args = build_args(stale, full_refresh=config.full_refresh)
+            with environment(WAREHOUSE_PATH=str(build)):
+                invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
+                # held until the attempt publishes: a retry without a held company re-emits every event
+                events = list(invocation.stream())
+            if not invocation.is_successful():
+                results = invocation.get_artifact("run_results.json")
+                failure = WarehouseBuildFailed(failed_nodes(results))
+                failure.offences = failed_offences(build, results, invocation.get_artifact("manifest.json"))
+                failure.events = events
+                raise failure
+        return events
+
+    try:
+        built = build_isolated(attempt, lambda error: getattr(error, "offences", []), context.log.warning)
+    except WarehouseBuildFailed as failure:
+        yield from failure.events
+        raise dg.Failure(description=f"warehouse not published (the previous one stays): {failure}") from None
+    yield from built.outcome
+    if built.held:
+        context.log.warning(built.summary())
     context.log.info(f"published warehouse {warehouse.path}")

@@ -1,0 +1,134 @@
+"""One company's bad rows never stop the warehouse of the others.
+
+Blank label cells of one company are written straight to bronze (as if ingest had let them
+through): the error-severity tests on fct_quality_inspections fail on that company's rows only,
+so its new batch is held back - named with its file and rows, recorded in ops.held_back_batches -
+while every other company is built and published. After the company's file is fixed in bronze,
+the next build brings its rows in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
+from orchestration.warehouse.build import build_warehouse_isolated
+from orchestration.warehouse.publish import WarehouseFile
+
+UTC = timezone.utc
+GOOD, BAD = "CJ-COS-01", "ES-FOD-01"
+T1 = datetime(2026, 10, 6, 1, 0, tzinfo=UTC)
+BAD_FILE = f"{BAD}/qc/20261005.csv"
+BLANK_LINES = (4, 7)  # data lines of BAD_FILE whose 판정 cell is blank
+
+
+def append(bronze, name: str, rows: list[dict], schema: pa.Schema) -> None:
+    write_deltalake(str(bronze / name), pa.Table.from_pylist(rows, schema=schema), mode="append",
+                    partition_by=["company_id"], schema_mode="merge")
+
+
+def inspections(company: str, file: str, blanks=()) -> list[dict]:
+    return [{"company_id": company, "line_id": "L1", "lot_id": f"LOT-{i}", "inspected_at": T1 + timedelta(minutes=i),
+             "characteristic": "중량", "measured_value": 10.0, "lower_spec": 9.0, "upper_spec": 11.0, "unit": "g",
+             "result": None if line in blanks else ("fail" if i % 4 == 0 else "pass"), "defect_type": None,
+             "_source_row": line, "_source_file": file, "_source_hash": f"sha-{file}", "_ingested_at": T1,
+             "_ingest_run_id": "t"}
+            for i, line in enumerate(range(2, 10))]
+
+
+def readings(company: str, file: str) -> list[dict]:
+    return [{"company_id": company, "line_id": "L1", "equipment_id": "E1", "source_tag": "온도", "tag": "TEMP",
+             "value": 20.0 + i, "unit": "degC", "reading_ts": T1 + timedelta(minutes=i), "_source_row": i + 2,
+             "_source_file": file, "_source_hash": f"sha-{file}", "_ingested_at": T1, "_ingest_run_id": "t"}
+            for i in range(6)]
+
+
+def land(bronze) -> None:
+    append(bronze, "companies", [
+        {"company_id": c, "name_ko": n, "name_en": n, "region": "cheongju", "industry": "10", "size_band": "small",
+         "cohort_year": 2026, "registry_loaded_at": T1} for c, n in ((GOOD, "굿"), (BAD, "배드"))],
+        REGISTRY_SCHEMAS["companies"])
+    for company in (GOOD, BAD):
+        append(bronze, "sensor_readings", readings(company, f"{company}/sensors/20261005.csv"),
+               bronze_schema("sensor_readings"))
+    append(bronze, "quality_inspections", inspections(GOOD, f"{GOOD}/qc/20261005.csv")
+           + inspections(BAD, BAD_FILE, blanks=BLANK_LINES), bronze_schema("quality_inspections"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("isolation")
+    bronze = root / "bronze"
+    land(bronze)
+    warehouse = WarehouseFile(root / "w.duckdb")
+    return bronze, warehouse, build_warehouse_isolated(warehouse, bronze)
+
+
+def test_every_other_company_is_built_and_published(built):
+    _, warehouse, outcome = built
+    assert outcome.attempts == 2 and list(outcome.held) == [BAD]
+    with warehouse.connect_read_only() as con:
+        assert con.execute("select company_id, count(*) from fct_quality_inspections group by 1").fetchall() == [(GOOD, 8)]
+        assert con.execute("select company_id, count(*) from fct_sensor_readings group by 1").fetchall() == [(GOOD, 6)]
+        # the company itself is still known to the warehouse (its registry entry is not held)
+        assert con.execute("select count(*) from dim_company").fetchone()[0] == 2
+
+
+def test_the_held_company_is_named_with_its_file_and_rows(built):
+    _, warehouse, outcome = built
+    line = outcome.summary()
+    assert "\n" not in line and BAD in line and BAD_FILE in line and "rows 4, 7" in line
+    assert "not_null_fct_quality_inspections_result" in line
+    with warehouse.connect_read_only() as con:
+        held = con.execute("select company_id, table_name, rows_held, source_files, failed_tests "
+                           "from ops.held_back_batches order by table_name").fetchall()
+    assert held == [
+        (BAD, "quality_inspections", 8, [BAD_FILE], "not_null_fct_quality_inspections_result"),
+        (BAD, "sensor_readings", 6, [f"{BAD}/sensors/20261005.csv"], "not_null_fct_quality_inspections_result"),
+    ]
+
+
+def test_after_the_fix_the_company_comes_back(built):
+    bronze, warehouse, _ = built
+    # what retract + re-ingest does to bronze: the file's rows deleted, the corrected rows appended
+    DeltaTable(str(bronze / "quality_inspections")).delete(f"_source_file = '{BAD_FILE}'")
+    append(bronze, "quality_inspections", inspections(BAD, BAD_FILE), bronze_schema("quality_inspections"))
+    again = build_warehouse_isolated(warehouse, bronze)
+    assert again.held == {} and again.attempts == 1
+    with warehouse.connect_read_only() as con:
+        assert con.execute("select company_id, count(*) from fct_quality_inspections group by 1 order by 1"
+                           ).fetchall() == [(GOOD, 8), (BAD, 8)]
+        # the readings held with the bad batch are back too, once, and the holds are marked released
+        assert con.execute("select company_id, count(*) from fct_sensor_readings group by 1 order by 1"
+                           ).fetchall() == [(GOOD, 6), (BAD, 6)]
+        assert con.execute("select count(*) from ops.held_back_batches where released_at is null").fetchone() == (0,)
+
+
+def test_the_dagster_warehouse_asset_publishes_the_others_and_says_so(tmp_path):
+    import dagster as dg
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.assets.warehouse import warehouse_models
+    from orchestration.resources import LakeResource, WarehouseResource
+    from orchestration.warehouse.dbt_project import dbt_executable, warehouse_dbt_project
+
+    lake = tmp_path / "lake"
+    land(lake / "bronze")
+    warehouse = lake / "warehouse" / "manufacturing.duckdb"
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize(
+        [warehouse_models], instance=instance, raise_on_error=False,
+        resources={"dbt": DbtCliResource(project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()),
+                   "lake": LakeResource(root=str(lake)), "warehouse": WarehouseResource(path=str(warehouse))})
+    assert result.success
+    said = [e.user_message for e in instance.all_logs(result.run_id) if "published without" in (e.user_message or "")]
+    assert len(said) == 1 and BAD in said[0] and BAD_FILE in said[0]
+    failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed
+                     and c.severity == dg.AssetCheckSeverity.ERROR]
+    assert failed_checks == []  # the checks shown are those of the published build
+    with WarehouseFile(warehouse).connect_read_only() as con:
+        assert con.execute("select distinct company_id from fct_quality_inspections").fetchall() == [(GOOD,)]
