@@ -39,7 +39,7 @@ MARTS = ("dim_company", "dim_region", "dim_industry", "dim_tag", "dim_defect_typ
          "dim_line", "dim_equipment", "dim_product", "dim_date", "fct_sensor_readings", "fct_sensor_readings_hourly",
          "fct_energy_daily", "fct_production_lots", "fct_quality_inspections", "fct_equipment_events",
          "fct_landing_files", "mart_oee_daily", "mart_defects_weekly", "mart_defects_by_shift",
-         "mart_company_data_freshness")
+         "mart_company_data_freshness", "fct_work_orders", "fct_shipments")
 # Columns that legitimately differ between two builds of the same data: the hand-over batch
 # numbers (a fresh file receives everything as batch 1) and the build time.
 VOLATILE = {"_handover_seq", "measured_at", "hours_since_last_landing"}

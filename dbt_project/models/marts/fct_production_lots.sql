@@ -26,6 +26,7 @@ final as (
         cast(quantity as double) as quantity,
         cast(defect_quantity as double) as defect_quantity,
         cast(good_quantity as double) as good_quantity,
+        cast(quantity_unit as varchar) as quantity_unit,
         cast(source_file as varchar) as source_file,
         cast(source_row as bigint) as source_row
     from shifted
