@@ -164,8 +164,12 @@ class Soak:
             except WarehouseNotBuilt:
                 self.reader["before_first_build"] += 1
             except Exception as error:
-                self.reader["errors"] += 1
-                self.errors.append(f"reader: {error!r}"[:300])
+                if "fct_sensor_readings does not exist" in str(error):
+                    # an automation build of only some models published before any fact was built
+                    self.reader["before_first_build"] += 1
+                else:
+                    self.reader["errors"] += 1
+                    self.errors.append(f"reader: {error!r}"[:300])
             time.sleep(0.5)
 
     def killer(self, instance) -> None:
@@ -275,7 +279,8 @@ class Soak:
             if drained:
                 subprocess.run([str(BIN / "dagster"), "job", "launch", "-w", "workspace.yaml", "-j", "warehouse_job"],
                                cwd=REPO, env=env, check=True, capture_output=True)
-                while time.monotonic() < drain_deadline and not published:
+                build_deadline = time.monotonic() + 900  # its own budget: a full build on a loaded machine
+                while time.monotonic() < build_deadline and not published:
                     time.sleep(5)
                     runs = instance.get_runs(filters=dg.RunsFilter(job_name="warehouse_job"), limit=1)
                     published = bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
@@ -292,6 +297,7 @@ class Soak:
         result = self.account()
         result.update(reader_errors=self.reader["errors"], reader_queries=self.reader["queries"], kills=self.kills,
                       runs=dict(runs), drained=drained, published=published, minutes=self.minutes,
+                      reader_before_first_build=self.reader["before_first_build"],
                       elapsed_s=round(time.monotonic() - started), problems=self.errors[:5])
         return result
 
