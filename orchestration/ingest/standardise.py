@@ -53,17 +53,21 @@ class ParsedFile:
     rows_read: int  # data rows in the file (landed or not)
     header: list[str] = field(default_factory=list)
     mapped_columns: list[str] = field(default_factory=list)  # used by the mapping and present
-
-    @property
-    def rows_rejected(self) -> int:
-        """Data rows of which nothing landed (each has at least one rejection with its reason)."""
-        landed = set(pc.unique(self.table["_source_row"]).to_pylist())
-        return len({r.row for r in self.rejections if r.row is not None} - landed)
+    rows_rejected: int = 0  # data rows of which nothing landed (each has at least one rejection with its reason)
 
     @property
     def rows_landed(self) -> int:
         """Data rows accepted: source rows = rows_landed + rows_rejected, always."""
         return self.rows_read - self.rows_rejected
+
+
+def rows_left_out(table: pa.Table, rejections: list[Rejection]) -> int:
+    """How many rejected rows contributed nothing to `table` (a wide row with one bad cell still lands)."""
+    rows = sorted({r.row for r in rejections if r.row is not None})
+    if not rows:
+        return 0
+    landed = pc.is_in(pa.array(rows, pa.int64()), value_set=table["_source_row"].combine_chunks())
+    return len(rows) - pc.sum(landed.cast(pa.int64())).as_py()
 
 
 def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relative_path: str,
@@ -101,7 +105,7 @@ def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relativ
     rejections = raw.rejections + rows.rejections
     rejections.sort(key=lambda r: (r.row or 0, r.column or ""))
     parsed = ParsedFile(table, rejections, unmapped, missing, raw.encoding, raw.rows_read, raw.header,
-                        [name for name in used if name in present])
+                        [name for name in used if name in present], rows_left_out(table, rejections))
     if rejections and parsed.rows_landed == 0:
         reason, count = Counter(r.reason for r in rejections).most_common(1)[0]
         example = next(r for r in rejections if r.reason == reason)
