@@ -32,7 +32,7 @@ from orchestration.lakehouse.landing_to_bronze import file_sha256
 
 DEMO_MARKER = ".demo-lake"  # says the folder is a demo lake that --fresh may clear
 GENERATED = "demo_generated.json"  # landing files the demo wrote: relative path -> sha256
-DERIVED = ("bronze", "gold", "quarantine", "warehouse", "reports", "dagster_home", "logs")
+DERIVED = ("bronze", "gold", "quarantine", "warehouse", "reports", "dagster_home", "logs", "mlflow")
 
 
 class PipelineError(Exception):
@@ -178,6 +178,7 @@ class CompanyResult:
     rejected: int = 0
     failure: str | None = None
     report: str | None = None
+    ai_report: str | None = None
 
 
 @dataclass
@@ -188,6 +189,7 @@ class PipelineOutcome:
     companies: dict[str, CompanyResult] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     reports: list[str] = field(default_factory=list)
+    ai_reports: list[str] = field(default_factory=list)
 
     def __getitem__(self, key):  # the older dict-style access (outcome["reports"])
         return getattr(self, key)
@@ -300,7 +302,47 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
         return outcome
     echo(f"[5/5] built the programme KPIs, the officers' dashboard and the quarterly workbook "
          f"({time.monotonic() - started:.1f}s)")
+    _develop_ai_solutions(runner, demo, companies, outcome, echo)
     return outcome
+
+
+def _develop_ai_solutions(runner, demo, companies: list[str], outcome: PipelineOutcome, echo) -> None:
+    """Train, score and report the AI solution of every company that has labelled units (issue 14)."""
+    import duckdb
+
+    started = time.monotonic()
+    warehouse = demo.root / "warehouse" / "manufacturing.duckdb"
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            labelled = {r[0] for r in con.execute(
+                "select distinct company_id from features.production_units where is_defect is not null").fetchall()}
+        finally:
+            con.close()
+    except duckdb.Error as error:
+        outcome.failures.append(f"AI solutions: {error}")
+        return
+    for company in companies:
+        result = outcome.companies[company]
+        if result.failure is not None or company not in labelled:
+            continue
+        run = runner.run("ai_solution_job", partition=company)
+        if not run.success:
+            result.failure = f"AI solution: {run.failure}"
+            continue
+        result.ai_report = str(demo.root / "reports" / "ai" / f"{company}.html")
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        demonstrable, trained = con.execute(
+            "select count(*) filter (where demonstrable), count(*) from ml.model_results").fetchall()[0]
+    except duckdb.Error:
+        demonstrable, trained = 0, 0
+    finally:
+        con.close()
+    outcome.ai_reports = [str(r) for r in sorted((demo.root / "reports" / "ai").glob("*.html"))]
+    echo(f"[+] AI solutions: trained {trained} companies' defect models ({demonstrable} demonstrable), "
+         f"scored their new units, wrote {len(outcome.ai_reports)} demonstration reports "
+         f"({time.monotonic() - started:.1f}s)")
 
 
 def company_table(outcome: PipelineOutcome) -> str:
@@ -326,6 +368,10 @@ def where_to_look(outcome: PipelineOutcome) -> str:
     ]
     if outcome.reports:
         lines.append(f"  Quality reports          {lake / 'reports' / 'quality'}/<company_id>.html")
+    if outcome.get("ai_reports"):
+        lines.append(f"  AI demonstration reports {lake / 'reports' / 'ai'}/<company_id>.html  (results: ml.model_results)")
+        lines.append(f"  MLflow UI                uvx --from mlflow==3.17.2 mlflow ui --backend-store-uri "
+                     f"sqlite:///{lake / 'mlflow' / 'mlflow.db'} --host 127.0.0.1 --port 5000")
     if outcome.log_file:
         lines.append(f"  Dagster event log        {outcome.log_file}")
     lines += [

@@ -47,22 +47,16 @@ as_of_end as (
      and u.end_ts_utc > c.label_ts_utc
 ),
 
-as_of_7d as (
+{% for days in (7, 30) %}
+as_of_{{ days }}d as (
+    -- cumulative counts as they stood {{ days }} days before the end: subtracted, they leave the window
     select u.unit_key, c.cum_labelled, c.cum_defective
     from units as u
     asof left join cumulative as c
       on u.company_id = c.company_id and u.line_id is not distinct from c.line_id
-     and u.end_ts_utc - interval 7 day >= c.label_ts_utc
+     and u.end_ts_utc - interval {{ days }} day >= c.label_ts_utc
 ),
-
-as_of_30d as (
-    select u.unit_key, c.cum_labelled, c.cum_defective
-    from units as u
-    asof left join cumulative as c
-      on u.company_id = c.company_id and u.line_id is not distinct from c.line_id
-     and u.end_ts_utc - interval 30 day >= c.label_ts_utc
-),
-
+{% endfor %}
 events as (
     select company_id, line_id, equipment_id, event_type, event_ts_utc
     from {{ ref('fct_equipment_events') }}
