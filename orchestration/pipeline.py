@@ -275,6 +275,11 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
         echo(f"[3/5] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
         return outcome
     echo(f"[3/5] built the warehouse and features ({time.monotonic() - started:.1f}s)")
+    from orchestration.warehouse.isolation import held_in_latest_build
+
+    held = held_in_latest_build(settings.warehouse_path())
+    if held:
+        echo(f"      {held}")
 
     started = time.monotonic()
     with progress() as bar:

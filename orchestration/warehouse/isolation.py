@@ -264,5 +264,27 @@ def reoffer_held(build: Path, bronze_root: Path) -> int:
         con.close()
 
 
+def held_in_latest_build(warehouse: Path) -> str | None:
+    """One line naming the companies whose batch the published warehouse's latest build held
+    back (None when it held nobody), for commands that summarise a run."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
+                             "and table_name = 'held_back_batches'").fetchall()[0][0]
+        if not exists:
+            return None
+        rows = con.execute(f"""
+            select company_id, string_agg(distinct detail, '; ') from {HELD_TABLE}
+            where released_at is null
+              and handover_seq = (select max(handover_seq) from bronze._handover_state)
+            group by 1 order by 1""").fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return None
+    return (f"held back (not in the warehouse until fixed): {'; '.join(detail for _, detail in rows)} "
+            f"- see {HELD_TABLE}")
+
+
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))

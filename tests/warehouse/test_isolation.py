@@ -17,6 +17,7 @@ from deltalake import DeltaTable, write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.warehouse.build import build_warehouse_isolated
+from orchestration.warehouse.isolation import held_in_latest_build
 from orchestration.warehouse.publish import WarehouseFile
 
 UTC = timezone.utc
@@ -83,6 +84,8 @@ def test_the_held_company_is_named_with_its_file_and_rows(built):
     line = outcome.summary()
     assert "\n" not in line and BAD in line and BAD_FILE in line and "rows 4, 7" in line
     assert "not_null_fct_quality_inspections_result" in line
+    pipeline_line = held_in_latest_build(warehouse.path)  # what `make pipeline` prints after the build
+    assert pipeline_line and BAD in pipeline_line and BAD_FILE in pipeline_line and GOOD not in pipeline_line
     with warehouse.connect_read_only() as con:
         held = con.execute("select company_id, table_name, rows_held, source_files, failed_tests "
                            "from ops.held_back_batches order by table_name").fetchall()
