@@ -55,19 +55,24 @@ def ingest_summary(bronze_root: Path, company_id: str, run_id: str) -> IngestSum
     bronze = BronzeLake(bronze_root)
     summary = IngestSummary(company_id)
     log = _company_rows(bronze, LOG_TABLE, company_id)
+    # a file may feed several dataset entries (one ledger row each): files are counted once
+    summary.landed_files_ever = len({r["source_file"] for r in log if r.get("status") in LANDED})
+    seen: set[tuple[str, str]] = set()
     for row in log:
-        if row.get("status") in LANDED:
-            summary.landed_files_ever += 1
         if row.get("ingest_run_id") != run_id:
             continue
         status = row.get("status") or "unknown"
-        summary.files[status] = summary.files.get(status, 0) + 1
+        if (status, row["source_file"]) not in seen:
+            seen.add((status, row["source_file"]))
+            summary.files[status] = summary.files.get(status, 0) + 1
         if status in LANDED and row.get("dataset"):
             # bronze_rows: rows written to the dataset table (the ledger's rows_landed counts source rows)
             landed = row.get("bronze_rows") if row.get("bronze_rows") is not None else row.get("rows_landed")
             summary.rows[row["dataset"]] = summary.rows.get(row["dataset"], 0) + int(landed or 0)
         if status == "duplicate":
-            summary.duplicates.append(f"{row['source_file']} ({row.get('unmapped_columns') or 'already landed'})")
+            original = row.get("duplicate_of") or row.get("unmapped_columns") or "a file already landed"
+            summary.duplicates.append(f"{row['source_file']} (same content as {original})".replace(
+                "same content as same content as", "same content as"))
     rejections = [r for r in _company_rows(bronze, REJECTIONS_TABLE, company_id) if r.get("ingest_run_id") == run_id]
     summary.rejected_rows = len(rejections)
     by_reason = Counter(r.get("reason") for r in rejections)
