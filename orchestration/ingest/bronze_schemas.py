@@ -145,6 +145,7 @@ REGISTRY_SCHEMAS: dict[str, pa.Schema] = {
             ("followup_from", pa.date32()),
             ("followup_to", pa.date32()),
             ("data_contribution_consent", pa.bool_()),
+            ("delivery_cadence", pa.string()),
             ("registry_loaded_at", UTC_TS),
         ]
     ),

@@ -238,7 +238,8 @@ def registry_tables(companies: list[Company], loaded_at: datetime | None = None)
             "baseline_to": (c.outcome_periods or {}).get("baseline", (None, None))[1],
             "followup_from": (c.outcome_periods or {}).get("followup", (None, None))[0],
             "followup_to": (c.outcome_periods or {}).get("followup", (None, None))[1],
-            "data_contribution_consent": bool(c.data_contribution_consent), "registry_loaded_at": loaded_at,
+            "data_contribution_consent": bool(c.data_contribution_consent),
+            "delivery_cadence": c.delivery_cadence, "registry_loaded_at": loaded_at,
         }
         for c in companies
     ]

@@ -53,6 +53,7 @@ DATA_STOPS = ("TS-FOD-03", "sensor_readings", date(2026, 11, 18))   # no file fr
 QUALITY_DROPS = ("TS-FOD-04", date(2026, 11, 25))                   # scores fall from this day on
 DRIFT = ("TS-COS-01", date(2026, 11, 21))                           # the AI stage flags drift from this day
 EMPTY_DATASET = ("TS-FOD-05", "equipment_events")                   # files land but no row is standard
+BACKFILL_ONLY = ("TS-BAT-02", "sensor_readings", date(2026, 11, 10))  # history only: its files stop, nobody expects more
 
 
 @dataclass
@@ -93,7 +94,8 @@ def generate(seed: int = 5) -> KpiFixture:
     programme = pd.DataFrame([{
         "company_id": c, "baseline_from": BASELINE[0] if has else None, "baseline_to": BASELINE[1] if has else None,
         "followup_from": FOLLOWUP[0] if has else None, "followup_to": FOLLOWUP[1] if has else None,
-        "data_contribution_consent": c == "TS-COS-01"} for c, _, _, has, _, _ in COMPANIES])
+        "data_contribution_consent": c == "TS-COS-01",
+        "delivery_cadence": "backfill" if c == BACKFILL_ONLY[0] else "daily"} for c, _, _, has, _, _ in COMPANIES])
 
     lots, oee, energy = [], [], []
     for company, _, industry, _, baseline_days, has_energy in COMPANIES:
@@ -131,6 +133,8 @@ def generate(seed: int = 5) -> KpiFixture:
         for dataset in DATASETS:
             for day in _days((date(2026, 10, 26), AS_OF)):
                 if (company, dataset) == DATA_STOPS[:2] and day >= DATA_STOPS[2]:
+                    continue
+                if (company, dataset) == BACKFILL_ONLY[:2] and day >= BACKFILL_ONLY[2]:
                     continue
                 landings.append({"company_id": company, "dataset": dataset, "status": "ingested",
                                  "rows_landed": int(rng.integers(10, 500)), "rows_rejected": 0,
@@ -193,7 +197,7 @@ def write_warehouse(fixture: KpiFixture, path: Path) -> None:
         table("staging.stg_company_programme", fixture.programme,
               "company_id, cast(baseline_from as date) as baseline_from, cast(baseline_to as date) as baseline_to, "
               "cast(followup_from as date) as followup_from, cast(followup_to as date) as followup_to, "
-              "data_contribution_consent")
+              "data_contribution_consent, delivery_cadence")
         table("main.fct_production_lots", fixture.lots,
               "company_id, equipment_id, cast(production_date_kst as date) as production_date_kst, "
               "start_ts_utc::timestamptz as start_ts_utc, end_ts_utc::timestamptz as end_ts_utc, quantity, "

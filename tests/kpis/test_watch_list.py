@@ -12,6 +12,7 @@ from kpi_fixture import AS_OF, DATA_STOPS, DRIFT, QUALITY_DROPS, _utc, build_kpi
 
 
 def test_planted_cases_are_found_with_their_start_dates(kpis):
+    """(A backfill-only company whose files also stopped is not on the list: it is not expected to send more.)"""
     _, con = kpis
     current = con.execute("select * from kpi.watch_list_current").df()
     found = {(r.company_id, r.kind, None if pd.isna(r.dataset) else r.dataset): r.started_on.date()

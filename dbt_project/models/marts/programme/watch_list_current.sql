@@ -3,6 +3,7 @@
   - data_stopped: a dataset's files stopped arriving - no landing for longer than
     var('watch_stopped_factor') x the company's usual cadence (the median gap between its landing
     days; needs var('watch_min_landing_days') landing days). Started on the day the next file was due.
+    A company whose registry delivery_cadence is 'backfill' (history only) is not expected to send more.
   - quality_dropped: the latest overall quality score of the company is more than
     var('watch_quality_drop_points') below the median of its previous var('watch_quality_window_days')
     scored days. Started on the first day of the current run of such days.
@@ -24,6 +25,8 @@ landing_days as (
     from {{ ref('fct_landing_files') }}
     where status in ('ingested', 'partial')
       and cast({{ to_kst('file_modified_at') }} as date) <= {{ kpi_as_of_date() }}
+      and company_id not in (select company_id from {{ ref('stg_company_programme') }}
+                             where delivery_cadence = 'backfill')
 ),
 
 gaps as (
