@@ -112,13 +112,7 @@ KPI_MARTS = ("programme_outputs", "support_funnel", "company_outcomes", "watch_l
     "(lake/reports/kpi/index.html), Korean first with English labels.",
 )
 def programme_kpi_dashboard(lake: LakeResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    con = warehouse.file.connect_read_only()
-    try:
-        path = render_kpi_dashboard(con, lake.reports / "kpi" / "index.html")
-    finally:
-        con.close()
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "size_bytes": path.stat().st_size})
+    return _officers_file(warehouse, lambda con: render_kpi_dashboard(con, lake.reports / "kpi" / "index.html"))
 
 
 @dg.asset(
@@ -130,13 +124,17 @@ def programme_kpi_dashboard(lake: LakeResource, warehouse: WarehouseResource) ->
     "the dashboard's numbers, Korean sheet and column names.",
 )
 def programme_kpi_workbook(lake: LakeResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    return _officers_file(warehouse, lambda con: write_kpi_workbook(con, lake.reports / "kpi"))
+
+
+def _officers_file(warehouse: WarehouseResource, write) -> dg.MaterializeResult:
+    """Write one file for officers from the KPI marts (read-only connection) and say where it is."""
     con = warehouse.file.connect_read_only()
     try:
-        path = write_kpi_workbook(con, lake.reports / "kpi")
+        path = write(con)
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)),
-                                          "size_bytes": path.stat().st_size})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "size_bytes": path.stat().st_size})
 
 
 programme_kpi_job = dg.define_asset_job(
