@@ -298,7 +298,9 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
     echo(f"[4/5] inspected data quality and wrote {len(outcome.reports)} consulting reports "
          f"({time.monotonic() - started:.1f}s)")
 
-    # the KPIs count what the stages above wrote (quality scores among them), so they come last
+    _develop_ai_solutions(runner, demo, companies, outcome, echo)
+
+    # the KPIs count what the stages above wrote (quality scores, AI results), so they come last
     started = time.monotonic()
     kpis = runner.run("programme_kpi_job")
     if not kpis.success:
@@ -307,7 +309,6 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
         return outcome
     echo(f"[5/5] built the programme KPIs, the officers' dashboard and the quarterly workbook "
          f"({time.monotonic() - started:.1f}s)")
-    _develop_ai_solutions(runner, demo, companies, outcome, echo)
     return outcome
 
 
