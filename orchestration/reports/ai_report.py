@@ -17,10 +17,10 @@ import duckdb
 import jinja2
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from orchestration.ml import store
 from orchestration.ml.catalog import describe
+from orchestration.reports.plotly_script import chart_html, plotly_script_tag
 
 KST = timezone(timedelta(hours=9))
 UNIT_WORDS = {"lot": "LOT", "shot": "샷"}
@@ -155,8 +155,8 @@ def render_ai_report(con: duckdb.DuckDBPyConnection, company_id: str, out_path: 
         charts.append(_onsite_chart(daily.sort_values("date_kst")))
     if len(psi):
         charts.append(_psi_chart(psi, PSI_DRIFT))
-    chart_html = [pio.to_html(fig, full_html=False, include_plotlyjs=(index == 0), default_width="100%",
-                              config={"displaylogo": False}) for index, fig in enumerate(charts)]
+    out_path = Path(out_path)
+    chart_divs = [chart_html(fig) for fig in charts]
     confusion = plain_confusion(int(row.tp), int(row.fp), int(row.fn), int(row.tn), unit_word) \
         if fitted and pd.notna(row.get("tp")) else None
     onsite = None
@@ -170,11 +170,11 @@ def render_ai_report(con: duckdb.DuckDBPyConnection, company_id: str, out_path: 
         row=row.to_dict() if row is not None else None, fitted=fitted, unit_word=unit_word,
         units=len(units), labelled=int(units.labelled.sum()) if len(units) else 0,
         defects=int(units.defect.sum()) if len(units) else 0, confusion=confusion, onsite=onsite,
-        flags=flags.to_dict("records") if len(flags) else [], charts=chart_html,
+        flags=flags.to_dict("records") if len(flags) else [], charts=chart_divs,
+        plotly_script=plotly_script_tag(out_path, out_path.parent.parent),
         input_version=json.loads(row.input_version) if row is not None else None,
         top=[(_feature_label(n), v) for n, v in json.loads(row.top_features or "[]")[:5]] if row is not None else [],
     )
-    out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(html, encoding="utf-8")
     return out_path
