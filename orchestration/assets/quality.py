@@ -10,6 +10,7 @@ gives that client, so the UI shows which client's data fails and why.
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.warehouse import warehouse_models
@@ -18,7 +19,6 @@ from orchestration.quality.config import CHECKS, load_quality_config
 from orchestration.quality.inspection import inspect_company
 from orchestration.reports.quality_report import render_quality_report
 from orchestration.resources import LakeResource, WarehouseResource
-from orchestration.warehouse.ducklake import current_snapshot
 
 QUALITY_MODELS = ("dim_tag", "dim_company", "fct_sensor_readings", "fct_production_lots", "fct_quality_inspections",
                   "fct_equipment_events", "fct_landing_files")
@@ -60,8 +60,12 @@ def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
     config = load_quality_config(company, _quality_config_file(lake))
-    with warehouse.transaction(f"quality/inspection {company}") as tx:
-        result = inspect_company(tx.con, config)
+    with warehouse.file.rebuild() as build:
+        con = duckdb.connect(str(build))
+        try:
+            result = inspect_company(con, config)
+        finally:
+            con.close()
     checks = []
     for check in CHECKS:
         score = result.scores.get(check)
@@ -84,7 +88,6 @@ def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
     return dg.MaterializeResult(
         metadata={
             "company": company,
-            "warehouse_snapshot_id": tx.snapshot_id,
             **{f"score_{k}": float(v) for k, v in result.scores.items() if v is not None},
             "days_scored": int(result.daily.day_kst.nunique()),
             "issues": int(len(result.issues)),
@@ -108,11 +111,9 @@ def quality_report(context: dg.AssetExecutionContext, lake: LakeResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
     config = load_quality_config(company, _quality_config_file(lake))
-    con = warehouse.connect_read_only()
+    con = warehouse.file.connect_read_only()
     try:
-        snapshot = current_snapshot(con)
         path = render_quality_report(con, company, lake.reports / "quality" / f"{company}.html", config=config)
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={"company": company, "path": dg.MetadataValue.path(str(path)),
-                                          "warehouse_snapshot_id": snapshot})
+    return dg.MaterializeResult(metadata={"company": company, "path": dg.MetadataValue.path(str(path))})

@@ -16,7 +16,8 @@ with events as (
         _source_file as source_file,
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
-        cast(_ingested_at as timestamptz) as ingested_at
+        cast(_ingested_at as timestamptz) as ingested_at,
+        cast(_handover_seq as bigint) as _handover_seq
     from {{ source('bronze', 'equipment_events') }}
 ),
 
@@ -44,7 +45,8 @@ final as (
         source_file,
         source_row,
         source_hash,
-        ingested_at
+        ingested_at,
+        _handover_seq
     from numbered
 )
 

@@ -9,7 +9,8 @@ with rejections as (
         reason,
         message,
         cast(quarantined_at as timestamptz) as quarantined_at,
-        ingest_run_id
+        ingest_run_id,
+        cast(_handover_seq as bigint) as _handover_seq
     from {{ source('bronze', 'ingest_rejections') }}
 ),
 

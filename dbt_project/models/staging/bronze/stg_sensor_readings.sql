@@ -22,7 +22,7 @@ with readings as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at,
-        _ingest_run_id as ingest_run_id
+        cast(_handover_seq as bigint) as _handover_seq
     from {{ source('bronze', 'sensor_readings') }}
 ),
 
@@ -75,7 +75,7 @@ final as (
         source_row,
         source_hash,
         ingested_at,
-        ingest_run_id
+        _handover_seq
     from converted
 )
 
