@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from orchestration.checks import _ledger
+from orchestration.checks import read_ledger
 from orchestration.jobs import quality_report_job
 from orchestration.resources import LakeResource
 
@@ -18,7 +18,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def companies_delivered_between(lake: LakeResource, after: datetime, until: datetime) -> list[str]:
-    ledger = _ledger(lake, ["company_id", "ingested_at", "status"])
+    ledger = read_ledger(lake, ["company_id", "ingested_at", "status"])
     if ledger is None:
         return []
     return sorted({r["company_id"] for r in ledger.to_pylist()

@@ -20,7 +20,7 @@ REJECTION_ERROR_ABOVE = 0.5
 REPORT_BUDGET_BYTES = 10 * 1024 * 1024
 
 
-def _ledger(lake: LakeResource, columns: list[str], company_id: str | None = None):
+def read_ledger(lake: LakeResource, columns: list[str], company_id: str | None = None):
     table = lake.bronze_lake().open(LOG_TABLE)
     if table is None:
         return None
@@ -34,7 +34,7 @@ def _ledger(lake: LakeResource, columns: list[str], company_id: str | None = Non
                 f"(warn above {REJECTION_WARN_ABOVE:.0%}, error above {REJECTION_ERROR_ABOVE:.0%}).")
 def rejection_ratio(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
     company = context.partition_key
-    ledger = _ledger(lake, ["ingest_run_id", "ingested_at", "rows_landed", "rows_rejected"], company)
+    ledger = read_ledger(lake, ["ingest_run_id", "ingested_at", "rows_landed", "rows_rejected"], company)
     return rejection_outcome(company, ledger.to_pylist() if ledger is not None else [])
 
 
@@ -60,7 +60,7 @@ def company_lateness(lake: LakeResource, now: datetime | None = None) -> list[di
     """Per registered company: its cadence, when it last delivered a file and how late it is now
     (hours past the cadence's grace; 0 when on time; backfill-only companies are never late)."""
     now = now or datetime.now(timezone.utc)
-    ledger = _ledger(lake, ["company_id", "ingested_at"])
+    ledger = read_ledger(lake, ["company_id", "ingested_at"])
     last: dict[str, datetime] = {}
     for row in (ledger.to_pylist() if ledger is not None else []):
         if row["ingested_at"] and row["ingested_at"] > last.get(row["company_id"], datetime.min.replace(tzinfo=timezone.utc)):

@@ -185,13 +185,16 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         )
     new_files = [f for f in report.files if f.status != "already_ingested"]
 
-    def changed(table: str, *, when: bool) -> bool:
-        # A partition never materialised counts as missing, and one missing parent partition stops
-        # eager automation of everything downstream: so the first run of a company materialises
-        # every table; later runs only what they changed.
-        return when or company_id not in context.instance.get_materialized_partitions(dg.AssetKey(["bronze", table]))
+    # A partition never materialised counts as missing, and one missing parent partition stops
+    # eager automation of everything downstream: so the first run of a company materialises
+    # every table; later runs only what they changed. Asked of the instance once per table.
+    never_materialised = {t for t in (*DATASETS, REJECTIONS_TABLE, LOG_TABLE)
+                          if company_id not in context.instance.get_materialized_partitions(dg.AssetKey(["bronze", t]))}
 
-    if not new_files and not any(changed(t, when=False) for t in (*DATASETS, REJECTIONS_TABLE, LOG_TABLE)):
+    def changed(table: str, *, when: bool) -> bool:
+        return when or table in never_materialised
+
+    if not new_files and not never_materialised:
         context.log.info(f"{company_id}: no new landing files; nothing materialised (no-op)")
         return
     for name in DATASETS:
