@@ -6,6 +6,7 @@ import json
 import dagster as dg
 
 from orchestration.ingest.landing import discover_landing
+from orchestration.ingest.mapping import load_mappings
 from orchestration.jobs import ingest_company_job, registry_job
 from orchestration.lakehouse.registry import read_registry
 from orchestration.partitions import company_partitions
@@ -16,7 +17,9 @@ def landing_fingerprints(lake: LakeResource) -> tuple[dict[str, str], str, list[
     """Per company, a fingerprint of its landing files (path, size, mtime); and one for the files
     that belong to no known company."""
     companies = sorted(read_registry(lake.registry_file).listed)  # faulty entries too: their runs say why
-    scan = discover_landing(lake.landing, set(companies))
+    # the mappings' completion markers: a file waiting for its marker changes no fingerprint
+    scan = discover_landing(lake.landing, set(companies),
+                            mappings=load_mappings({c: lake.mapping_file(c) for c in companies}))
     per_company: dict[str, list] = {c: [] for c in companies}
     for f in scan.files:
         per_company.setdefault(f.company_id, []).append((f.relative_path, f.size, f.mtime))

@@ -150,11 +150,15 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         raise dg.Failure(f"Company {company_id} is not in {lake.registry_file}; add it to the registry first.")
     mapping_file = lake.mapping_file(company_id)
     mapping = load_mapping(mapping_file)
-    scan = discover_landing(lake.landing, known)
+    scan = discover_landing(lake.landing, known, mappings={company_id: mapping})
     files = [f for f in scan.files if f.company_id == company_id
              and (not config.only_files or fnmatch.fnmatch(f.relative_path.split("/", 1)[1], config.only_files))]
     if config.only_files:
         context.log.info(f"{company_id}: {len(files)} landing file(s) match {config.only_files!r}")
+    waiting = [w for w in scan.waiting if w.file.startswith(f"{company_id}/")]
+    if waiting:
+        context.log.info(f"{company_id}: {len(waiting)} file(s) not complete yet, taken by a later run "
+                         f"(e.g. {waiting[0].file}: {waiting[0].message})")
     bronze = lake.bronze_lake()
     if config.retract_files:
         retract_matching(context, bronze, lake.quarantine, company_id, config.retract_files)

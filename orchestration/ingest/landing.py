@@ -10,7 +10,10 @@ quarantined under their company.
 A file is complete when it has not changed for the settle time (size, mtime and ctime; ctime
 because upload tools that keep the sender's mtime still move ctime) and no process has it open
 for writing (Linux: /proc/*/fd). Files that are not complete yet are `waiting`, not rejected:
-they are taken by a later scan. `read_landing_file` then reads the bytes once, through the same
+they are taken by a later scan. A client whose mapping names a `completion_marker` (e.g.
+`{name}.done`) signals completion itself: its file is taken once the marker exists and is not
+older than the file's last change (no settle time then), and the marker files themselves are
+neither ingested nor rejected (`LandingScan.markers`). `read_landing_file` then reads the bytes once, through the same
 checks on the open descriptor, and refuses them if the file moved since the scan: what is hashed
 is exactly what is parsed.
 """
@@ -24,8 +27,10 @@ import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from orchestration import settings
+from orchestration.ingest.mapping import ClientMapping
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TEMPORARY = re.compile(
@@ -58,6 +63,7 @@ class LandingScan:
     files: list[LandingFile] = field(default_factory=list)
     rejected: list[FileRejection] = field(default_factory=list)
     waiting: list[FileRejection] = field(default_factory=list)  # not complete yet: taken by a later scan
+    markers: list[str] = field(default_factory=list)  # completion marker files seen (signals, never data)
 
     def for_company(self, company_id: str) -> list[LandingFile]:
         return [f for f in self.files if f.company_id == company_id]
@@ -89,9 +95,11 @@ def name_problem(name: str) -> tuple[str, str] | None:
 
 
 def discover_landing(landing_root: Path, known_companies: set[str], *, settle_seconds: float | None = None,
-                     now: float | None = None) -> LandingScan:
+                     now: float | None = None, mappings: Mapping[str, ClientMapping] | None = None) -> LandingScan:
     """Every ingestable file under `landing_root`, every other entry with the reason it is not, and
-    the files still being written (`settle_seconds`: default `settings.landing_settle_seconds()`)."""
+    the files still being written (`settle_seconds`: default `settings.landing_settle_seconds()`).
+    `mappings` (company -> its mapping) apply the companies' completion markers; a company without
+    one here has its files taken once settled."""
     scan = LandingScan()
     root = Path(landing_root)
     if not root.is_dir():
@@ -119,9 +127,19 @@ def discover_landing(landing_root: Path, known_companies: set[str], *, settle_se
             continue
         company_known = entry.name in known_companies
         folder_owners = owners | {entry.stat(follow_symlinks=False).st_uid}
-        for path, reason, message in _walk(Path(entry.path), root):
-            rel_path = path.relative_to(root).as_posix()
-            info = path.lstat() if reason is None else None
+        mapping = (mappings or {}).get(entry.name) if company_known else None
+        walked = [(path, path.relative_to(root).as_posix(), reason, message, path.lstat() if reason is None else None)
+                  for path, reason, message in _walk(Path(entry.path), root)]
+        markers = {}  # completion markers present, by their path within the company folder (casefolded)
+        if mapping is not None and any(spec.completion_marker for spec in mapping.datasets):
+            markers = {rel_path.split("/", 1)[1].casefold(): info for _, rel_path, reason, _, info in walked
+                       if reason is None and mapping.is_completion_marker(rel_path.split("/", 1)[1])
+                       and foreign_file_problem(info, folder_owners)[0] is None}
+        for path, rel_path, reason, message, info in walked:
+            within = rel_path.split("/", 1)[1]
+            if within.casefold() in markers:
+                scan.markers.append(rel_path)
+                continue
             if reason is None:
                 reason, message = foreign_file_problem(info, folder_owners)
             if reason is None and not company_known:
@@ -129,12 +147,36 @@ def discover_landing(landing_root: Path, known_companies: set[str], *, settle_se
             if reason is not None:
                 scan.rejected.append(_rejection(rel_path, reason, message))
                 continue
-            unsettled = unsettled_reason(info, now, settle, str(path) in writing)
-            if unsettled is not None:
-                scan.waiting.append(_rejection(rel_path, "still_being_written", unsettled))
-                continue
+            expected = mapping.completion_markers_for(within) if mapping is not None else ()
+            if expected:
+                waiting = marker_missing_reason(info, expected, markers, str(path) in writing)
+                if waiting is not None:
+                    scan.waiting.append(_rejection(rel_path, "waiting_for_marker", waiting))
+                    continue
+            else:
+                unsettled = unsettled_reason(info, now, settle, str(path) in writing)
+                if unsettled is not None:
+                    scan.waiting.append(_rejection(rel_path, "still_being_written", unsettled))
+                    continue
             scan.files.append(LandingFile(entry.name, path, rel_path, info.st_size, info.st_mtime))
     return scan
+
+
+def marker_missing_reason(info: os.stat_result, expected: tuple[str, ...], markers: Mapping[str, os.stat_result],
+                          open_for_write: bool) -> str | None:
+    """Why a file whose mapping names a completion marker is not complete yet, or None. A marker
+    older than the file's last change belongs to an earlier version: the client re-exported the
+    file after it, and the new version waits for a new marker."""
+    if open_for_write:
+        return "a process still has the file open for writing"
+    changed = max(info.st_mtime, info.st_ctime)
+    for marker in expected:
+        found = markers.get(marker.casefold())
+        if found is None:
+            return f"waiting for its completion marker {marker}"
+        if max(found.st_mtime, found.st_ctime) < changed:
+            return f"changed after its completion marker {marker} was written; waiting for a new marker"
+    return None
 
 
 def foreign_file_problem(info: os.stat_result, owners: set[int]) -> tuple[str | None, str]:

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,8 +64,9 @@ DEFAULT_DAYS_AHEAD = 1.0
 DATASET_KEYS = {"dataset", "name", "files", "format", "encoding", "delimiter", "header_row", "sheet", "timestamp",
                 "line", "equipment", "layout", "sensors", "tag_column", "value_column", "unit_column", "tags",
                 "columns", "result_values", "event_values", "description", "sequence", "lot", "missing_values",
-                "quantity_unit", "shipments"}
-TOP_KEYS = {"company_id", "timezone", "datasets", "description", "name_ko", "notes"}
+                "quantity_unit", "shipments", "completion_marker"}
+TOP_KEYS = {"company_id", "timezone", "datasets", "description", "name_ko", "notes", "completion_marker"}
+MARKER_PLACEHOLDERS = ("{name}", "{stem}")
 
 
 class MappingError(ValueError):
@@ -150,16 +151,34 @@ class DatasetSpec:
     missing_values: tuple[float, ...] = ()  # numeric sentinels meaning "no value" (e.g. -1, 9999)
     quantity_unit: str = "ea"  # production_lots, work_orders, shipments
     shipments: ShipmentColumns | None = None
+    completion_marker: str | None = None  # e.g. "{name}.done": a file is taken once this file exists beside it
     pattern: re.Pattern = field(default=None, repr=False, compare=False)
+    marker_pattern: re.Pattern | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if self.pattern is None:
             object.__setattr__(self, "pattern", glob_to_regex(self.files))
+        if self.completion_marker and self.marker_pattern is None:
+            folder, _, name = self.files.rpartition("/")
+            object.__setattr__(self, "marker_pattern", glob_to_regex(
+                _marker_path(folder, name, PurePosixPath(name).stem, self.completion_marker)))
         if not self.name:
             object.__setattr__(self, "name", self.dataset)
 
     def matches(self, relative_path: str) -> bool:
         return bool(self.pattern.fullmatch(relative_path))
+
+    def marker_for(self, relative_path: str) -> str | None:
+        """The completion marker the client drops when this data file is complete (path relative
+        to the company folder), or None when the entry takes files once they have settled."""
+        if not self.completion_marker:
+            return None
+        folder, _, name = relative_path.rpartition("/")
+        return _marker_path(folder, name, PurePosixPath(name).stem, self.completion_marker)
+
+    def is_marker(self, relative_path: str) -> bool:
+        """Whether the path is shaped like one of this entry's completion markers (never data)."""
+        return self.marker_pattern is not None and bool(self.marker_pattern.fullmatch(relative_path))
 
     def used_columns(self) -> list[str]:
         """Every source column this dataset reads (in a stable order)."""
@@ -204,9 +223,37 @@ class ClientMapping:
         path = relative_path_within_company.replace("\\", "/").lstrip("/")
         return [spec for spec in self.datasets if spec.matches(path)]
 
+    def completion_markers_for(self, relative_path_within_company: str) -> tuple[str, ...]:
+        """The completion markers a data file waits for (those its entries name; usually one)."""
+        path = relative_path_within_company.replace("\\", "/").lstrip("/")
+        return tuple(dict.fromkeys(m for spec in self.datasets_for(path) if (m := spec.marker_for(path))))
+
+    def is_completion_marker(self, relative_path_within_company: str) -> bool:
+        """A marker file of some entry: a signal, never ingested, never rejected (markers take
+        precedence over data globs, so `files: "*"` with `{name}.done` does not read `x.csv.done`)."""
+        path = relative_path_within_company.replace("\\", "/").lstrip("/")
+        return any(spec.is_marker(path) for spec in self.datasets)
+
     def dataset_for(self, relative_path_within_company: str) -> DatasetSpec | None:
         """The first dataset entry whose glob matches the path."""
         return next(iter(self.datasets_for(relative_path_within_company)), None)
+
+
+def _marker_path(folder: str, name: str, stem: str, pattern: str) -> str:
+    marker = pattern.replace("{name}", name).replace("{stem}", stem)
+    return f"{folder}/{marker}" if folder else marker
+
+
+def load_mappings(mapping_files: Mapping[str, Path]) -> dict[str, ClientMapping]:
+    """The mappings that load among `mapping_files` (company -> file). A faulty one is left out
+    here: that company's own ingest run reports it (the landing scan then applies no markers)."""
+    loaded = {}
+    for company, path in mapping_files.items():
+        try:
+            loaded[company] = load_mapping(path)
+        except (MappingError, OSError):
+            continue
+    return loaded
 
 
 def mapping_version(content: bytes) -> str:
@@ -380,10 +427,11 @@ def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
     datasets = raw.get("datasets")
     if not isinstance(datasets, list) or not datasets:
         check.fail("datasets", "expected a non-empty list of dataset entries")
+    default_marker = _completion_marker(check, "completion_marker", raw.get("completion_marker"))
     kinds = [entry.get("dataset") if isinstance(entry, dict) else None for entry in datasets]
     specs, names = [], {}
     for i, entry in enumerate(datasets):
-        spec = _dataset_spec(check, f"datasets[{i}]", entry, timezone, vocabulary)
+        spec = _dataset_spec(check, f"datasets[{i}]", entry, timezone, vocabulary, default_marker)
         # default names stay stable when entries are appended: the first of a dataset is `<dataset>`,
         # later ones `<dataset>#2`, `#3`... (the name is part of the exactly-once key: name entries
         # explicitly before reordering them)
@@ -398,7 +446,29 @@ def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
     return ClientMapping(company_id, timezone, tuple(specs), path, vocabulary, mapping_version(path.read_bytes()))
 
 
-def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabulary: Vocabulary) -> DatasetSpec:
+def _completion_marker(check: _Checker, key: str, raw: Any) -> str | None:
+    """`{name}.done`, `{stem}.ok`, `done/{name}`: a path relative to the data file's folder in which
+    {name} is the data file's name and {stem} its name without the last suffix."""
+    if raw is None:
+        return None
+    marker = check.text(key, raw)
+    if not any(p in marker for p in MARKER_PLACEHOLDERS):
+        check.fail(key, f"{marker!r} needs {{name}} or {{stem}} (the data file's name, or its name without the "
+                   "suffix), e.g. \"{name}.done\"")
+    leftover = re.sub(r"\{(name|stem)\}", "", marker)
+    if "{" in leftover or "}" in leftover:
+        check.fail(key, f"{marker!r}: only {{name}} and {{stem}} may be replaced")
+    if marker.startswith("/") or ".." in marker.split("/") or "\\" in marker:
+        check.fail(key, f"{marker!r} must be a path relative to the data file's folder, without '..'")
+    if marker in MARKER_PLACEHOLDERS:
+        check.fail(key, f"{marker!r} is the data file itself; a marker is another file, e.g. \"{{name}}.done\"")
+    if any(ch in leftover for ch in "*?["):
+        check.fail(key, f"{marker!r}: a marker names one file, not a glob")
+    return marker
+
+
+def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabulary: Vocabulary,
+                  default_marker: str | None = None) -> DatasetSpec:
     entry = check.mapping(key, entry)
     unknown = set(entry) - DATASET_KEYS
     if unknown:
@@ -438,7 +508,10 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
     spec: dict[str, Any] = dict(dataset=dataset, files=files, format=fmt, encoding=encoding, delimiter=delimiter,
                                 header_row=header_row, sheet=sheet, timestamp=timestamp, line=line,
                                 equipment=equipment, pattern=glob_to_regex(files),
-                                missing_values=check.numbers(f"{key}.missing_values", entry.get("missing_values")))
+                                missing_values=check.numbers(f"{key}.missing_values", entry.get("missing_values")),
+                                completion_marker=(_completion_marker(check, f"{key}.completion_marker",
+                                                                      entry["completion_marker"])
+                                                   if "completion_marker" in entry else default_marker))
     if entry.get("quantity_unit") is not None:
         if dataset not in ("production_lots", "work_orders", "shipments"):
             check.fail(f"{key}.quantity_unit", "only for production_lots, work_orders and shipments")
@@ -526,7 +599,11 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
             check.fail(f"{key}.event_values", "only for equipment_events")
         if dataset == "shipments":
             spec["shipments"] = _shipment_columns(check, f"{key}.shipments", entry.get("shipments"))
-    return DatasetSpec(**spec)
+    built = DatasetSpec(**spec)
+    if built.completion_marker and built.marker_for(files) == files:
+        check.fail(f"{key}.completion_marker", f"{built.completion_marker!r} names the data files themselves "
+                   f"({files!r}); a marker is another file, e.g. \"{{name}}.done\"")
+    return built
 
 
 def ordinal(n: int) -> str:

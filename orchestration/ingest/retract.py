@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         except MappingError as error:
             print(f"MAPPING ERROR  {error}")
             return 2
-        scan = discover_landing(lake / "landing", {args.company_id})
+        scan = discover_landing(lake / "landing", {args.company_id}, mappings={args.company_id: mapping})
         files = [f for f in scan.files if f.relative_path == source_file]
         if not files:
             print(f"{source_file} is not (or no longer) in the landing area; retracting without re-ingest")

@@ -357,13 +357,14 @@ def ingest_landing(landing_root: Path, clients: Path, bronze_root: Path | str, q
     """Land the registry, then every (or the listed) registered company's new landing files, outside
     Dagster: what scripts, benchmarks and tests use; the Dagster assets do the same per company partition."""
     from orchestration.ingest.landing import discover_landing
-    from orchestration.ingest.mapping import load_mapping
+    from orchestration.ingest.mapping import load_mapping, load_mappings
     from orchestration.lakehouse.registry import land_registry, read_registry
 
     registry = read_registry(clients / "registry.yaml")
     bronze = BronzeLake(bronze_root, storage_options)
     land_registry(registry.companies, bronze)
-    scan = discover_landing(landing_root, registry.listed)
+    scan = discover_landing(landing_root, registry.listed, mappings=load_mappings(
+        {c: clients / "mappings" / f"{c}.yaml" for c in companies or registry.listed}))
     reports = {}
     for company in companies or sorted(registry.listed):
         # One company's faulty registry entry or mapping fails that company only (report.error).

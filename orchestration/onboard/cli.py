@@ -138,13 +138,15 @@ class Onboarding:
         """Files changed in the last LANDING_SETTLE_SECONDS may still be uploading and are not taken
         yet; wait for them (a copy made with `cp -p` keeps the export's time and is taken at once)."""
         from orchestration.ingest.landing import discover_landing
+        from orchestration.ingest.mapping import load_mappings
 
         landing = settings.lake_root() / "landing"
+        mappings = load_mappings({company_id: settings.clients_dir() / "mappings" / f"{company_id}.yaml"})
         settle = settings.landing_settle_seconds()
         deadline = time.monotonic() + settle + 5
         with self.console.step(f"waiting for {company_id}'s files to settle…") as status:
             while True:
-                waiting = [w for w in discover_landing(landing, {company_id}).waiting
+                waiting = [w for w in discover_landing(landing, {company_id}, mappings=mappings).waiting
                            if w.file.split("/", 1)[0] == company_id]
                 if not waiting or time.monotonic() > deadline:
                     break
