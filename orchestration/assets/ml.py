@@ -15,9 +15,6 @@ from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.warehouse import warehouse_models
 from orchestration.ml import store
-from orchestration.ml.development import develop, feature_baseline_rows
-from orchestration.ml.features import unit_frame
-from orchestration.ml.scoring import score
 from orchestration.ml.tracking import UI_PORT, Tracking
 from orchestration.partitions import company_partitions
 from orchestration.reports.ai_report import render_ai_report
@@ -52,6 +49,10 @@ def _metric(value) -> float:
 )
 def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
                  warehouse: WarehouseResource) -> dg.MaterializeResult:
+    # scikit-learn and SciPy load when an AI asset runs, not with the definitions: every run worker
+    # (an ingest run too) imports this module, and they would be a second of its start-up
+    from orchestration.ml.development import develop, feature_baseline_rows
+
     company = context.partition_key
     tracking = tracking_for(lake)
     con = warehouse.file.connect_read_only()
@@ -105,6 +106,9 @@ def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
 )
 def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
                 warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from orchestration.ml.features import unit_frame
+    from orchestration.ml.scoring import score  # scikit-learn: see defect_model
+
     company = context.partition_key
     con = warehouse.file.connect_read_only()
     try:
