@@ -55,6 +55,32 @@ def demo_defects(days: int) -> list:
     ]
 
 
+def plant_quarantined_export(landing: Path, companies: list[str]) -> str | None:
+    """Make one export bad on purpose, so an operator sees what a quarantine looks like: the first
+    company's first mapped CSV export, re-saved as UTF-16 (what Excel's 'Unicode text' writes), beside
+    the original. Ingest refuses it whole (wrong_encoding), keeps the original in
+    quarantine/ and says so on the bronze/ingest_rejections asset page. Returns its landing path."""
+    from orchestration.ingest.mapping import MappingError, load_mapping
+
+    for company in companies:
+        try:
+            mapping = load_mapping(settings.clients_dir() / "mappings" / f"{company}.yaml")
+        except (MappingError, OSError):  # a company whose mapping is broken is reported by its ingest run
+            continue
+        for export in sorted((landing / company).rglob("*.csv")):
+            planted = export.with_name(f"{export.stem}_유니코드.csv")
+            if not mapping.datasets_for(planted.relative_to(landing / company).as_posix()):
+                continue
+            raw = export.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("cp949")
+            planted.write_bytes(text.encode("utf-16"))  # with its BOM, as Excel writes it
+            return planted.relative_to(landing).as_posix()
+    return None
+
+
 @contextlib.contextmanager
 def demo_environment(root: Path):
     """Point every setting at the demo lake for the duration of the demo, then restore them."""
@@ -81,6 +107,7 @@ class DemoLake:
         self.root = Path(root)
         self.landing = self.root / "landing"
         self.not_generated: dict[str, str] = {}
+        self.planted_quarantine: str | None = None
 
     def claim(self) -> None:
         """Refuse a folder that holds data but is not a demo lake (e.g. DEMO_LAKE_ROOT set to a client lake)."""
@@ -152,6 +179,8 @@ class DemoLake:
                 else:
                     manifest[key] = value
         manifest.setdefault("parameters", {})["companies"] = sorted(manifest.get("companies", {}))
+        self.planted_quarantine = plant_quarantined_export(
+            staging / "landing", [c for c in registered if c in manifest.get("companies", {})])
         written, skipped = self.generated(), []
         for path in sorted(p for p in (staging / "landing").rglob("*") if p.is_file()):
             relative = path.relative_to(staging / "landing").as_posix()
@@ -215,6 +244,8 @@ def run_pipeline(*, days: int = 3, seed: int = 42, fresh: bool = False, verbose:
                  + (f"; {len(skipped)} not written over files already there" if skipped else ""))
             for company, why in demo.not_generated.items():
                 echo(f"      no sample data for {company}: {why}")
+            if demo.planted_quarantine:
+                echo(f"      planted one bad export to show a quarantine: {demo.planted_quarantine} (UTF-16)")
         else:
             echo(f"[1/5] using the landing files already in {demo.landing}")
         return _run_stages(demo, verbose=verbose, companies=companies, echo=echo)

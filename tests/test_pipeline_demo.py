@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from orchestration.pipeline import GENERATED, DemoLake, main
@@ -46,7 +47,8 @@ def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_pa
     edited = demo.landing / sorted(demo.generated())[0]
     edited.write_bytes(edited.read_bytes() + b"\n")
     edited_bytes = edited.read_bytes()
-    own = demo.landing / "CH-FOD-01" / "notes" / "현장메모.txt"
+    own_file = "CH-FOD-01/notes/현장메모.txt"
+    own = demo.landing / own_file
     own.parent.mkdir(parents=True)
     own.write_bytes("내 파일\n".encode("cp949"))
 
@@ -74,6 +76,18 @@ def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_pa
     assert "DEBUG" not in done.stdout + done.stderr and "Traceback" not in done.stdout + done.stderr
     assert "Done. Where to look next" in done.stdout and "CH-FOD-01" in done.stdout
     assert len(done.stdout.splitlines()) < 40
+
+    # the planted bad export is quarantined, and the rejections asset page says so with its reason
+    planted = next(f for f in DemoLake(lake / "demo").generated() if f.endswith("_유니코드.csv"))
+    assert f"planted one bad export to show a quarantine: {planted}" in done.stdout
+    with dg.DagsterInstance.from_config(str(lake / "demo" / "dagster_home")) as instance:
+        [record] = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(["bronze", "ingest_rejections"]), asset_partitions=["CH-FOD-01"]), limit=1).records
+    metadata = record.asset_materialization.metadata
+    problems = {line.split(" | ")[0].lstrip("| "): line for line in metadata["first_problems"].value.splitlines()[2:]}
+    # the planted export, and the note someone dropped in the demo's landing area (no mapping reads it)
+    assert metadata["files_quarantined"].value == 2 and set(problems) == {planted, own_file}, problems
+    assert "wrong_encoding" in problems[planted] and "UTF-16" in problems[planted]
 
 
 def test_fresh_refuses_a_folder_that_is_not_a_demo_lake(tmp_path, monkeypatch, capsys):
@@ -107,3 +121,34 @@ def test_fresh_deletes_exactly_the_generated_files_still_as_generated(tmp_path):
     # regenerating never writes over the kept file
     _, skipped = demo.generate(seed=3, days=1, sampling_seconds=900, companies=["ES-FOD-01"])
     assert skipped == [first] and (demo.landing / first).read_bytes() == b"changed by hand\n"
+
+
+def test_the_demo_plants_one_export_that_ingest_quarantines_whole_and_keeps(tmp_path, monkeypatch):
+    from deltalake import DeltaTable
+
+    from orchestration.ingest.landing import discover_landing
+    from orchestration.ingest.mapping import load_mapping
+    from orchestration.lakehouse.bronze import BronzeLake
+    from orchestration.lakehouse.landing_to_bronze import ingest_company
+
+    monkeypatch.setenv("LANDING_SETTLE_SECONDS", "0")
+    demo = DemoLake(tmp_path / "demo")
+    demo.claim()
+    demo.generate(seed=3, days=1, sampling_seconds=900, companies=["CJ-COS-01"])
+    planted = demo.planted_quarantine
+    assert planted is not None and planted.startswith("CJ-COS-01/") and planted in demo.generated()
+    assert (demo.landing / planted).read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")  # --fresh removes it again
+
+    company = "CJ-COS-01"
+    files = [f for f in discover_landing(demo.landing, {company}).files if f.company_id == company]
+    report = ingest_company(company, files, mapping=load_mapping(REPO / "clients" / "mappings" / f"{company}.yaml"),
+                            bronze=BronzeLake(demo.root / "bronze"), quarantine_root=demo.root / "quarantine",
+                            run_id="test")
+
+    quarantined = report.files_with_status("quarantined")
+    assert [f.source_file for f in quarantined] == [planted]
+    assert len(report.files_with_status("ingested", "partial")) == len(files) - 1  # the others land
+    rejections = DeltaTable(str(demo.root / "bronze" / "ingest_rejections")).to_pyarrow_table().to_pylist()
+    assert [(r["source_file"], r["reason"]) for r in rejections if r["row_number"] is None] == [(planted, "wrong_encoding")]
+    kept = list((demo.root / "quarantine" / company).glob(f"*__{Path(planted).name}"))
+    assert len(kept) == 1 and kept[0].read_bytes() == (demo.landing / planted).read_bytes()
