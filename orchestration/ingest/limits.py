@@ -18,7 +18,8 @@ class InputLimits:
     max_columns: int = 2000                     # INGEST_MAX_COLUMNS: header fields (CSV) / sheet columns (XLSX)
     max_cell_bytes: int = 64 * 1024             # INGEST_MAX_CELL_BYTES: one text cell that is used
     max_xlsx_uncompressed_bytes: int = 1024 * MiB  # INGEST_MAX_XLSX_UNCOMPRESSED_BYTES: all parts of the zip
-    max_sheet_cells: int = 50_000_000           # INGEST_MAX_SHEET_CELLS: rows x columns of the used range
+    max_sheet_cells: int = 50_000_000           # INGEST_MAX_SHEET_CELLS: rows x columns of the used range, from
+                                                # A1, as declared and as the cells reach (checked in the XML first)
 
     @classmethod
     def from_env(cls) -> "InputLimits":

@@ -13,6 +13,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -530,6 +531,7 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
                                f"{', '.join(map(repr, names))})", rel)
         if not names:
             raise FileRejected("unreadable_xlsx", f"{rel}: the workbook has no sheets", rel)
+        extent = _check_sheet_extent(raw, spec.sheet or names[0], rel, limits)  # before calamine allocates the range
         sheet = workbook.get_sheet_by_name(spec.sheet or names[0])
         if sheet.width > limits.max_columns:
             raise FileRejected("too_many_columns", f"{rel}: the sheet has {sheet.width} columns, more than the limit "
@@ -564,8 +566,8 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
     table = pa.Table.from_arrays(columns, names=kept)
     source_rows = pa.array([n for n, _ in data], pa.int64())
     rejections = []
-    formula_rows = _formula_cells_without_value(raw, spec.sheet or names[0], {
-        index for index, name in enumerate(header) if wanted is None or name in wanted})
+    formula_rows = {} if extent is not None and not extent.has_formulas else _formula_cells_without_value(
+        raw, spec.sheet or names[0], {index for index, name in enumerate(header) if wanted is None or name in wanted})
     if formula_rows:
         keep = np.array([number not in formula_rows for number, _ in data], dtype=bool)
         rejections = [Rejection("formula_without_value", f"row {number}, column {header[column]!r}: a formula "
@@ -590,6 +592,93 @@ def _check_inflated_size(raw: bytes, rel: str, limits: InputLimits) -> None:
     if inflated > limits.max_xlsx_uncompressed_bytes:
         raise FileRejected("xlsx_too_large", f"{rel}: the workbook inflates to {inflated:,} bytes, more than the "
                            f"limit of {limits.max_xlsx_uncompressed_bytes:,} (INGEST_MAX_XLSX_UNCOMPRESSED_BYTES)", rel)
+
+
+@dataclass(frozen=True)
+class SheetExtent:
+    """What a sheet's XML says about its size, from A1 (the reader materialises rows from A1)."""
+
+    declared_rows: int  # the <dimension ref="A1:K2000"/> the writer declared (0, 0: none)
+    declared_columns: int
+    rows: int  # the last row and column any row or cell element actually names (or implies)
+    columns: int
+    has_formulas: bool
+
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\sref="\$?([A-Za-z]{1,3})?\$?(\d+)?'
+                        rb'(?::\$?([A-Za-z]{1,3})\$?(\d+))?"')
+_CELL_COLUMN = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]{1,3})\d')
+_CELL_ROW = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="[A-Z]{1,3}(\d+)"')
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\b[^>]*?\sr="(\d+)"')
+_ROW_TAG = re.compile(rb'<(?:\w+:)?row[\s>/]')
+_CELL_TAG = re.compile(rb'<(?:\w+:)?c[\s>/]')
+XML_CHUNK = 1 << 20
+
+
+def column_number(letters: bytes | str) -> int:
+    number = 0
+    for letter in letters.upper() if isinstance(letters, str) else letters.decode("ascii").upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def sheet_extent(archive, part: str) -> SheetExtent:
+    """Stream one sheet's XML (1 MiB at a time, nothing built) for the extent its cells reach: the
+    declared dimension can lie, and a single far cell makes the reader allocate the whole rectangle."""
+    declared, rows, columns, row_elements, has_formulas = (0, 0), 0, 0, 0, False
+    carry, first = b"", True
+    with archive.open(part) as stream:
+        while True:
+            chunk = stream.read(XML_CHUNK)
+            text = carry + chunk
+            cut = text.rfind(b">") + 1 if chunk else len(text)
+            body, carry = text[:cut], text[cut:]
+            if len(carry) > XML_CHUNK:  # a hostile tag without an end: keep only what can still form a ref
+                carry = carry[-256:]
+            if first:
+                found = _DIMENSION.search(body, 0, 1 << 16)
+                if found is not None:
+                    col, row = (found.group(3), found.group(4)) if found.group(3) else (found.group(1), found.group(2))
+                    declared = (int(row or 0), column_number(col) if col else 0)
+                first = False
+            cell_rows = set(_CELL_ROW.findall(body)) | set(_ROW_NUMBER.findall(body))
+            if cell_rows:
+                rows = max(rows, max(map(int, cell_rows)))
+            row_elements += len(_ROW_TAG.findall(body))
+            referenced = _CELL_COLUMN.findall(body)
+            if referenced:
+                columns = max(columns, max(map(column_number, set(referenced))))
+            if len(_CELL_TAG.findall(body)) > len(referenced):  # cells without r= follow the previous one
+                columns = max(columns, max(len(_CELL_TAG.findall(seg)) for seg in _ROW_TAG.split(body)))
+            has_formulas = has_formulas or b"<f" in body
+            if not chunk:
+                break
+    return SheetExtent(declared[0], declared[1], max(rows, row_elements), columns, has_formulas)
+
+
+def _check_sheet_extent(raw: bytes, sheet_name: str, rel: str, limits: InputLimits) -> SheetExtent | None:
+    """Refuse a sheet whose declared dimension or whose cells' extent is beyond the limits, before
+    the reader allocates its range (a 1 MB file can name cell XFD1048576)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            part = _sheet_part(archive, sheet_name)
+            if part is None:
+                return None
+            extent = sheet_extent(archive, part)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
+        return None  # calamine says what is wrong with the workbook
+    for what, rows, columns in (("declares a used range of", extent.declared_rows, extent.declared_columns),
+                                ("has cells reaching", extent.rows, extent.columns)):
+        if columns > limits.max_columns:
+            raise FileRejected("too_many_columns", f"{rel}: the sheet {what} {columns:,} columns, more than the "
+                               f"limit of {limits.max_columns} (INGEST_MAX_COLUMNS)", rel)
+        if rows * columns > limits.max_sheet_cells:
+            raise FileRejected("sheet_too_large", f"{rel}: the sheet {what} {rows:,} rows x {columns:,} columns "
+                               f"(from A1), more than {limits.max_sheet_cells:,} cells (INGEST_MAX_SHEET_CELLS); "
+                               "refused before it was loaded", rel)
+    return extent
 
 
 def _formula_cells_without_value(raw: bytes, sheet_name: str, columns: set[int]) -> dict[int, tuple[int, str]]:

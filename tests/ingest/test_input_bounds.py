@@ -106,3 +106,105 @@ def test_a_file_beyond_the_size_limit_is_refused_unread_and_not_copied(world: Wo
     assert big.exists()
     monkeypatch.delenv("INGEST_MAX_FILE_BYTES")
     assert_good_files_landed(world)
+
+
+# ------------------------------------------------------------ sheet dimensions, before the sheet is loaded
+
+def rewrite_sheet(path, edit) -> None:
+    """Rewrite xl/worksheets/sheet1.xml of a workbook with `edit(xml) -> xml`; everything else kept."""
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info.filename, edit(data.decode()).encode() if info.filename.endswith("sheet1.xml") else data)
+    path.write_bytes(buffer.getvalue())
+
+
+def lots_sheet(path, edit) -> None:
+    write_xlsx(path, "생산실적", LOT_SHEET_HEADER, LOT_SHEET_ROWS)
+    rewrite_sheet(path, edit)
+
+
+def declares_the_whole_grid(xml: str) -> str:  # a 16,384 x 1,048,576 used range, three real rows
+    return xml.replace('<dimension ref="A1:G3" />', '<dimension ref="A1:XFD1048576"/>')
+
+
+def far_cell_under_a_small_dimension(xml: str) -> str:  # the dimension says A1:G3; one cell says otherwise
+    return xml.replace("</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+
+
+def far_cell_without_refs(xml: str) -> str:  # cells without r= follow each other: a row 300 cells wide
+    return xml.replace("</sheetData>", "<row>" + "<c><v>1</v></c>" * 300 + "</row></sheetData>")
+
+
+BOUNDS_BEFORE_LOAD = [
+    Bound(Case("sheet_declares_huge_range", "ACME/mes/lots_declared.xlsx",
+               lambda p: lots_sheet(p, declares_the_whole_grid), "too_many_columns", dataset="production_lots")),
+    Bound(Case("sheet_far_cell", "ACME/mes/lots_far.xlsx",
+               lambda p: lots_sheet(p, lambda x: x.replace("</sheetData>", '<row r="90000"><c r="G90000"><v>1</v>'
+                                                             '</c></row></sheetData>')),
+               "sheet_too_large", dataset="production_lots"), {"INGEST_MAX_SHEET_CELLS": "100000"}),
+    Bound(Case("sheet_wide_row_without_refs", "ACME/mes/lots_norefs.xlsx",
+               lambda p: lots_sheet(p, far_cell_without_refs), "too_many_columns", dataset="production_lots"),
+          {"INGEST_MAX_COLUMNS": "200"}),
+]
+
+
+@pytest.mark.parametrize("bound", BOUNDS_BEFORE_LOAD, ids=[b.case.id for b in BOUNDS_BEFORE_LOAD])
+def test_sheet_dimensions_beyond_a_bound_are_refused_through_ingest(world: World, bound: Bound, monkeypatch):
+    for name, value in bound.env.items():
+        monkeypatch.setenv(name, value)
+    check_case(world, bound.case)
+
+
+def test_sheet_extent_is_read_from_the_xml(tmp_path):
+    from orchestration.ingest.readers import sheet_extent
+
+    for edit, expected in [(lambda x: x, (3, 7, 3, 7)),
+                           (declares_the_whole_grid, (1048576, 16384, 3, 7)),
+                           (far_cell_under_a_small_dimension, (3, 7, 1048576, 16384)),
+                           (far_cell_without_refs, (3, 7, 4, 300))]:
+        path = tmp_path / "sheet.xlsx"
+        lots_sheet(path, edit)
+        with zipfile.ZipFile(path) as archive:
+            extent = sheet_extent(archive, "xl/worksheets/sheet1.xml")
+        assert (extent.declared_rows, extent.declared_columns, extent.rows, extent.columns) == expected
+
+
+READ_HOSTILE = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))  # a broken bound fails here, not on the machine
+from orchestration.ingest.mapping import DatasetSpec, Source
+from orchestration.ingest.readers import read_xlsx
+from orchestration.ingest.rejections import FileRejected
+spec = DatasetSpec(dataset="production_lots", files="*.xlsx", format="xlsx", sheet="생산실적")
+try:
+    read_xlsx(Path(sys.argv[1]).read_bytes(), spec, relative_path="ACME/mes/hostile.xlsx")
+    print("LOADED")
+except FileRejected as rejected:
+    print("REJECTED", rejected.reason)
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.mark.parametrize("edit", [declares_the_whole_grid, far_cell_under_a_small_dimension])
+def test_a_small_hostile_workbook_is_refused_before_its_sheet_is_allocated(tmp_path, edit):
+    """A 6 KB workbook whose sheet names cell XFD1048576 (in its dimension, or in one far cell under
+    an honest-looking dimension) would make the reader allocate 17 billion cells; in a separate
+    process under a 3 GiB address-space limit it is refused with its reason and peak memory stays small."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "hostile.xlsx"
+    lots_sheet(path, edit)
+    assert path.stat().st_size < 10_000
+    baseline = subprocess.run([sys.executable, "-c", "import resource, pyarrow, python_calamine, orchestration.ingest"
+                               ".readers; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+                              capture_output=True, text=True, timeout=120, check=True)
+    done = subprocess.run([sys.executable, "-c", READ_HOSTILE, str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.split("\n") if line)
+    assert lines.get("REJECTED") in ("sheet_too_large", "too_many_columns"), done.stdout
+    assert int(lines["MAXRSS_KB"]) < int(baseline.stdout) + 100 * 1024  # < 100 MB above the bare imports
