@@ -1,13 +1,18 @@
 """Checks where operators look: on bronze (how much of a company's input was rejected, which
-companies are late against their delivery cadence) and on the reports (written, within budget).
-dbt's tests are the warehouse's checks; the quality dimensions are the quality inspection's."""
+companies are late against their delivery cadence) and on the reports (written, within budget);
+the feature tables' (orchestration/feature_checks.py) and the KPIs' (orchestration/kpi_checks.py)
+join them in OPERATOR_CHECKS. dbt's tests are the warehouse's checks; the quality dimensions are
+the quality inspection's."""
 
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import dagster as dg
 import pyarrow.compute as pc
 
+from orchestration.feature_checks import FEATURE_CHECKS
+from orchestration.kpi_checks import KPI_CHECKS
 from orchestration.lakehouse.bronze import LOG_TABLE
 from orchestration.lakehouse.registry import CADENCES, load_registry
 from orchestration.partitions import company_partitions
@@ -17,7 +22,8 @@ INGEST_LOG = dg.AssetKey(["bronze", LOG_TABLE])
 QUALITY_REPORT = dg.AssetKey(["reports", "quality_report"])
 REJECTION_WARN_ABOVE = 0.05  # of a company's source rows in its latest ingest run
 REJECTION_ERROR_ABOVE = 0.5
-REPORT_BUDGET_BYTES = 10 * 1024 * 1024
+REPORT_BUDGET_BYTES = 10 * 1024 * 1024  # an HTML report (shared plotly.js, not embedded)
+WORKBOOK_BUDGET_BYTES = 5 * 1024 * 1024  # what a ministry mailbox takes as an attachment
 
 
 def read_ledger(lake: LakeResource, columns: list[str], company_id: str | None = None):
@@ -102,20 +108,52 @@ def company_freshness(lake: LakeResource) -> dg.AssetCheckResult:
                          f"{'never delivered' if s['hours_late'] < 0 else s['hours_late']} |" for s in states]))})
 
 
-@dg.asset_check(asset=QUALITY_REPORT, name="report_written", partitions_def=company_partitions,
-                description=f"The company's quality report exists and stays within "
-                f"{REPORT_BUDGET_BYTES // 2**20} MB (it opens offline, charts embedded).")
-def quality_report_written(context: dg.AssetCheckExecutionContext, lake: LakeResource) -> dg.AssetCheckResult:
-    company = context.partition_key
-    path = lake.reports / "quality" / f"{company}.html"
-    size = path.stat().st_size if path.exists() else 0
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
+def report_file_outcome(path: str | None, budget_bytes: int, company: str | None = None) -> dg.AssetCheckResult:
+    """Whether the file a report's latest materialisation wrote is there, not empty and within budget."""
+    size = Path(path).stat().st_size if path and Path(path).is_file() else 0
+    state = ("never written" if path is None else "missing" if not Path(path).is_file()
+             else "empty" if not size else f"{_size(size)} of {_size(budget_bytes)}")
     return dg.AssetCheckResult(
-        passed=0 < size <= REPORT_BUDGET_BYTES,
-        description=f"{path}: " + ("missing" if not size else f"{size / 2**20:.1f} MB"),
-        metadata={"company": company, "path": dg.MetadataValue.path(str(path)), "bytes": size})
+        passed=0 < size <= budget_bytes,
+        description=f"{(company + ': ') if company else ''}{path or 'no file'}: {state}",
+        metadata={**({"company": company} if company else {}), "path": dg.MetadataValue.path(path or ""),
+                  "bytes": size, "budget_bytes": budget_bytes})
 
 
-OPERATOR_CHECKS = [rejection_ratio, company_freshness, quality_report_written]
+def report_file_check(asset: dg.AssetKey, path_key: str, budget_bytes: int, *, per_company: bool,
+                      what: str) -> dg.AssetChecksDefinition:
+    """`report_written` on a report asset: the file its latest materialisation (of the company, for a
+    per-company report) names under `path_key` exists and stays within `budget_bytes`."""
+
+    @dg.asset_check(asset=asset, name="report_written", partitions_def=company_partitions if per_company else None,
+                    description=f"{what} exists and stays within {budget_bytes / 2**20:g} MB.")
+    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        company = context.partition_key if per_company else None
+        records = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset, asset_partitions=[company] if company else None), limit=1).records
+        value = records[0].asset_materialization.metadata.get(path_key) if records else None
+        return report_file_outcome(str(value.value) if value is not None else None, budget_bytes, company)
+
+    return _check
+
+
+REPORT_CHECKS = [
+    report_file_check(QUALITY_REPORT, "path", REPORT_BUDGET_BYTES, per_company=True,
+                      what="The company's quality report (it opens offline, charts embedded)"),
+    report_file_check(dg.AssetKey(["reports", "ai_demonstration"]), "report", REPORT_BUDGET_BYTES, per_company=True,
+                      what="The company's AI demonstration report"),
+    report_file_check(dg.AssetKey(["reports", "programme_kpi_dashboard"]), "path", REPORT_BUDGET_BYTES,
+                      per_company=False, what="The officers' KPI dashboard"),
+    report_file_check(dg.AssetKey(["reports", "programme_kpi_workbook"]), "path", WORKBOOK_BUDGET_BYTES,
+                      per_company=False, what="The quarterly KPI workbook"),
+]
+
+
+OPERATOR_CHECKS = [rejection_ratio, company_freshness, *REPORT_CHECKS, *FEATURE_CHECKS, *KPI_CHECKS]
 
 freshness_check_job = dg.define_asset_job(
     "freshness_check_job", selection=dg.AssetSelection.checks(company_freshness),
