@@ -152,3 +152,9 @@ def test_the_demo_plants_one_export_that_ingest_quarantines_whole_and_keeps(tmp_
     assert [(r["source_file"], r["reason"]) for r in rejections if r["row_number"] is None] == [(planted, "wrong_encoding")]
     kept = list((demo.root / "quarantine" / company).glob(f"*__{Path(planted).name}"))
     assert len(kept) == 1 and kept[0].read_bytes() == (demo.landing / planted).read_bytes()
+
+    # the next ingest (the landing sensor's first tick when the UI starts) takes the quarantine as done
+    again = ingest_company(company, files, mapping=load_mapping(REPO / "clients" / "mappings" / f"{company}.yaml"),
+                           bronze=BronzeLake(demo.root / "bronze"), quarantine_root=demo.root / "quarantine",
+                           run_id="test-2")
+    assert {f.status for f in again.files} == {"already_ingested"} and again.rejections == []

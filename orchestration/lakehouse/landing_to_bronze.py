@@ -292,8 +292,8 @@ class Ledger:
                 versions[key] = row.get("mapping_version") or ""
             if row["status"] != "duplicate":
                 first_files.setdefault(key[1:], row["source_file"])
-        for key, versions in quarantined_under.items():
-            if key not in done and not retry_quarantined and (mapping_version or "") in versions:
+        for key, quarantined_versions in quarantined_under.items():
+            if key not in done and not retry_quarantined and (mapping_version or "") in quarantined_versions:
                 done[key] = "quarantined"
         return cls(done, first_files, versions)
 
