@@ -29,7 +29,10 @@ def render_feature_model(name: str) -> str:
         return f"features.{model}" if model in FEATURE_MODELS else f"main.{model}"
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    return environment.from_string((FEATURE_DIR / f"{name}.sql").read_text(encoding="utf-8")).render(ref=ref)
+    # the project's expression macros (surrogate_key: a shot's unit_key is the lot_key of its labels)
+    macros = (DBT_PROJECT_DIR / "macros" / "expressions.sql").read_text(encoding="utf-8")
+    sql = (FEATURE_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return environment.from_string(macros + sql).render(ref=ref).strip()
 
 
 def build_feature_tables(con: duckdb.DuckDBPyConnection, models: tuple[str, ...] = FEATURE_MODELS) -> None:

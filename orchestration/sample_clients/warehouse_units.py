@@ -6,7 +6,7 @@ Two shapes real clients send:
 - `lot`: lots of 30 min back to back on each line's equipment, three sensors sampled every 3 min,
   one inspection per lot 10 min after its end;
 - `shot`: a KAMP-style per-shot table (one row per 30 s shot, 40+ process columns, PassOrFail at
-  ~1 %), each shot a unit whose window holds its own process values.
+  ~1 %) as it lands: readings carrying the shot number, the label in the same row at the same time.
 
 `pattern` says where the defect-causing excursion sits: "inside" the unit's window (learnable),
 "after" the unit's end (a leak would be needed to learn it), or None (labels are pure noise).
@@ -14,6 +14,7 @@ Two shapes real clients send:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -113,7 +114,10 @@ def lot_units(company_id: str = "TEST-LOT-01", *, units: int = 3000, pattern: st
 def shot_units(company_id: str = "TEST-SHOT-01", *, shots: int = 6000, pattern: str | None = "inside",
                seed: int = 2, columns: int = 42, fail_pattern: float = 0.5, fail_normal: float = 0.002,
                pattern_share: float = 0.015) -> UnitSample:
-    """A per-shot table: one 30 s shot per row on one machine, `columns` process values, PassOrFail.
+    """A per-shot table as KAMP's die-casting export lands: one row per shot every 30 s on one
+    machine, `columns` process values all stamped with the shot's time and carrying its shot number
+    (`sequence_id`), PassOrFail in the same row (an inspection of lot id = shot number at the shot's
+    time), the shot as an instant lot (start = end) and the machine's 가동/정지 state per row.
     A pattern shot has a hot melt (column 0 +3 sd) and low cast pressure (column 1 -3 sd); with
     pattern "after", the excursion shows in the next shot's row instead of its own."""
     rng = np.random.default_rng(seed)
@@ -122,12 +126,12 @@ def shot_units(company_id: str = "TEST-SHOT-01", *, shots: int = 6000, pattern: 
     patterned = rng.random(shots) < pattern_share if pattern else np.zeros(shots, bool)
     failed = rng.random(shots) < np.where(patterned, fail_pattern, fail_normal)
     shown = patterned if pattern != "after" else np.roll(patterned, 1) & (np.arange(shots) > 0)
-    ids = [f"S{i:06d}" for i in range(shots)]
-    keys = [f"{company_id}|{i}" for i in ids]
+    ids = [f"{100 + i}" for i in range(shots)]
+    keys = [shot_key(company_id, i) for i in ids]
     lots = [pd.DataFrame({"lot_key": keys, "company_id": company_id, "line_id": "DC-LINE", "equipment_id": "DCM-01",
-                          "lot_id": ids, "product_code": "MOLD-8917", "start_s": starts, "end_s": starts + cycle})]
+                          "lot_id": ids, "product_code": "MOLD-8917", "start_s": starts, "end_s": starts})]
     inspections = [pd.DataFrame({"lot_key": keys, "company_id": company_id, "line_id": "DC-LINE", "lot_id": ids,
-                                 "inspected_s": starts + cycle, "is_defect": failed})]
+                                 "inspected_s": starts, "is_defect": failed})]
     readings = []
     for c in range(columns):
         tag = SHOT_TAGS[c % len(SHOT_TAGS)]
@@ -136,12 +140,18 @@ def shot_units(company_id: str = "TEST-SHOT-01", *, shots: int = 6000, pattern: 
         if c in (0, 1):
             values = values + np.where(shown, 3 * sd if c == 0 else -3 * sd, 0.0)
         readings.append(pd.DataFrame({"company_id": company_id, "line_id": "DC-LINE", "equipment_id": "DCM-01",
-                                      "source_tag": f"process_{c:02d}", "tag_code": tag,
-                                      "reading_s": starts + 1, "value_si": values}))
-    stops = starts[rng.random(shots) < 0.003]
+                                      "source_tag": f"process_{c:02d}", "tag_code": tag, "sequence_id": ids,
+                                      "reading_s": starts, "value_si": values}))
+    stopped = rng.random(shots) < 0.003
     events = [pd.DataFrame({"company_id": company_id, "line_id": "DC-LINE", "equipment_id": "DCM-01",
-                            "event_type": "stop", "event_s": stops + 5})]
+                            "event_type": np.where(stopped, "stop", "run"), "event_s": starts})]
     return _sample(company_id, "shot", lots, inspections, readings, events)
+
+
+def shot_key(company_id: str, shot_id: str) -> str:
+    """The warehouse's lot_key of a shot's inspections (surrogate_key of company and lot id), which
+    is the shot's unit_key."""
+    return hashlib.md5(f"{company_id}|{shot_id}".encode()).hexdigest()
 
 
 def _sample(company_id, kind, lots, inspections, readings, events) -> UnitSample:
@@ -151,6 +161,9 @@ def _sample(company_id, kind, lots, inspections, readings, events) -> UnitSample
     inspections["inspected_at_utc"] = _stamp(inspections.pop("inspected_s"))
     readings["reading_ts_utc"] = _stamp(readings.pop("reading_s"))
     readings["sensor_id"] = readings.equipment_id + ":" + readings.source_tag
+    if "sequence_id" not in readings:
+        readings["sequence_id"] = None
+    readings["sequence_id"] = readings.sequence_id.astype("string")
     events["event_ts_utc"] = _stamp(events.pop("event_s"))
     events = events.sort_values("event_ts_utc", kind="stable").reset_index(drop=True)
     events["event_key"] = [f"{company_id}|e{i}" for i in range(len(events))]

@@ -27,3 +27,19 @@ def features_of():
 def frame_of():
     """frame_of(sample) -> the company's wide unit frame (features + label)."""
     return lambda sample: unit_frame(_features_of(sample), sample.company_id)
+
+
+@pytest.fixture(scope="session")
+def build_test_warehouse():
+    """build_test_warehouse(lake_root) -> a read-only connection to the warehouse dbt built from
+    `<lake_root>/bronze` (every company built: nothing held back)."""
+    from orchestration.warehouse.build import build_warehouse_isolated
+    from orchestration.warehouse.publish import WarehouseFile
+
+    def build(lake_root):
+        warehouse = WarehouseFile(lake_root / "warehouse" / "w.duckdb")
+        built = build_warehouse_isolated(warehouse, lake_root / "bronze")
+        assert built.held == {}, built.summary()
+        return warehouse.connect_read_only()
+
+    return build

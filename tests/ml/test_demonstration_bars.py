@@ -58,6 +58,7 @@ def test_wide_per_shot_table(frame_of):
     assert 0.005 <= sample.defect_rate <= 0.02
     frame = frame_of(sample)
     assert len(frame) == 6000 and sum(c.endswith("__mean_value") for c in frame.columns) == 42
+    assert set(frame.unit_kind) == {"shot"}
     result = train_company(frame, sample.company_id)
     test_rate = result.split_counts["test"][1] / result.split_counts["test"][0]
     assert result.roc_auc.value >= 0.85 and result.pr_auc.value >= 5 * test_rate

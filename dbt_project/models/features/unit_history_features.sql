@@ -11,7 +11,11 @@ with units as (
 ),
 
 inspections as (
-    select i.company_id, coalesce(u.line_id, i.line_id) as line_id, i.inspected_at_utc, i.is_defect
+    -- a result is known at its own time, but never before its unit ended (a per-shot table records
+    -- a shot's PassOrFail at the shot's own time: it must not count in that shot's history)
+    select i.company_id, coalesce(u.line_id, i.line_id) as line_id,
+           greatest(i.inspected_at_utc, coalesce(u.end_ts_utc, i.inspected_at_utc)) as inspected_at_utc,
+           i.is_defect
     from {{ ref('fct_quality_inspections') }} as i
     left join {{ ref('production_units') }} as u on u.unit_key = i.lot_key
     where i.inspected_at_utc is not null and i.is_defect is not null

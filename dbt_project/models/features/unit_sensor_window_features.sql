@@ -5,16 +5,24 @@
   sensors, otherwise its line's. Readings are matched to
   the latest unit that started at or before them on the same equipment (units on one equipment
   do not overlap) and kept only if they are before the unit's end, so nothing at or after the
-  end is read. Time outside the plausible range is the share of the window's readings outside it
+  end is read. A shot takes the readings of its own shot id (sequence_id), which all lie inside
+  its window. Time outside the plausible range is the share of the window's readings outside it
   times the window's length (exact for an evenly sampled sensor; no per-reading sort needed).
 -#}
 with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
     from {{ ref('production_units') }}
+    where unit_kind = 'lot'
+),
+
+shots as (
+    select unit_key, company_id, unit_id, start_ts_utc, end_ts_utc
+    from {{ ref('production_units') }}
+    where unit_kind = 'shot'
 ),
 
 readings as (
-    select company_id, line_id, equipment_id, sensor_id, source_tag, tag_code, reading_ts_utc, value_si
+    select company_id, line_id, equipment_id, sensor_id, source_tag, tag_code, sequence_id, reading_ts_utc, value_si
     from {{ ref('fct_sensor_readings') }}
     where value_si is not null and tag_code is not null
 ),
@@ -45,10 +53,21 @@ on_line as (
     where r.reading_ts_utc < u.end_ts_utc
 ),
 
+of_shot as (
+    select u.unit_key, u.start_ts_utc, u.end_ts_utc, r.sensor_id, r.source_tag, r.tag_code, r.reading_ts_utc, r.value_si
+    from (select * from readings where sequence_id is not null) as r
+    join shots as u
+      on r.company_id = u.company_id
+     and r.sequence_id = u.unit_id
+    where r.reading_ts_utc < u.end_ts_utc
+),
+
 in_window as (
     select * from on_equipment
     union all
     select * from on_line
+    union all
+    select * from of_shot
 ),
 
 flagged as (
