@@ -14,7 +14,16 @@ from orchestration.jobs import quality_report_job
 from orchestration.resources import LakeResource
 
 WAREHOUSE_LANDING_FILES = dg.AssetKey(["warehouse", "fct_landing_files"])
+QUALITY_INSPECTION = dg.AssetKey(["quality", "inspection"])
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def inspected_since(instance: dg.DagsterInstance, company: str, moment: datetime) -> bool:
+    """Whether the company's quality inspection ran after `moment` (e.g. `make pipeline` ran it
+    right after its own build, before the UI and this sensor ever started)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=QUALITY_INSPECTION, asset_partitions=[company]), limit=1).records
+    return bool(records) and records[0].timestamp > moment.timestamp()
 
 
 def companies_delivered_between(lake: LakeResource, after: datetime, until: datetime) -> list[str]:
@@ -40,9 +49,11 @@ def quality_after_warehouse_sensor(context: dg.SensorEvaluationContext, lake: La
         return dg.SkipReason("no warehouse build since the last look")
     build = records[0]
     built_at = datetime.fromtimestamp(build.timestamp, tz=timezone.utc)
-    companies = companies_delivered_between(lake, datetime.fromisoformat(cursor["ingested_until"]), built_at)
+    companies = [c for c in companies_delivered_between(lake, datetime.fromisoformat(cursor["ingested_until"]), built_at)
+                 if not inspected_since(context.instance, c, built_at)]
     context.update_cursor(json.dumps({"storage_id": build.storage_id, "ingested_until": built_at.isoformat()}))
     if not companies:
-        return dg.SkipReason(f"the warehouse build of {built_at:%Y-%m-%d %H:%M} UTC took no new company data")
+        return dg.SkipReason(f"the warehouse build of {built_at:%Y-%m-%d %H:%M} UTC took no new company data "
+                             "not inspected since")
     return [dg.RunRequest(run_key=f"quality:{company}:{build.storage_id}", partition_key=company,
                           job_name=quality_report_job.name, tags={"company": company}) for company in companies]

@@ -104,3 +104,20 @@ def test_quality_sensor_requests_one_run_per_company_after_each_warehouse_build(
         instance.report_runless_asset_event(dg.AssetMaterialization(WAREHOUSE_LANDING_FILES))
         result, cursor = tick(cursor)
         assert [r.partition_key for r in result] == ["B"]
+
+
+def test_quality_sensor_skips_companies_inspected_after_the_build(tmp_path):
+    """The demo builds and inspects every company itself; the sensor's first tick when the UI starts
+    must not inspect them again."""
+    from orchestration.automation import QUALITY_INSPECTION, WAREHOUSE_LANDING_FILES, quality_after_warehouse_sensor
+
+    lake = LakeResource(root=str(tmp_path / "lake"), clients_dir=str(CLIENTS))
+    now = datetime.now(timezone.utc)
+    rows = [{**_ledger_row(c, 0), "ingested_at": now - timedelta(minutes=5)} for c in ("A", "B")]
+    lake.bronze_lake().append(LOG_TABLE, pa.Table.from_pylist(rows, schema=INGEST_LOG_SCHEMA))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(company_partitions.name, ["A", "B"])
+        instance.report_runless_asset_event(dg.AssetMaterialization(WAREHOUSE_LANDING_FILES))
+        instance.report_runless_asset_event(dg.AssetMaterialization(QUALITY_INSPECTION, partition="A"))
+        context = dg.build_sensor_context(instance=instance, resources={"lake": lake})
+        assert [r.partition_key for r in quality_after_warehouse_sensor(context)] == ["B"]
