@@ -158,3 +158,48 @@ def test_the_demo_plants_one_export_that_ingest_quarantines_whole_and_keeps(tmp_
                            bronze=BronzeLake(demo.root / "bronze"), quarantine_root=demo.root / "quarantine",
                            run_id="test-2")
     assert {f.status for f in again.files} == {"already_ingested"} and again.rejections == []
+
+
+def test_starting_the_ui_after_the_demo_launches_nothing_that_fails(tmp_path):
+    """`make pipeline`, then `dagster dev`: its daemon's sensors look at a lake the demo has already
+    ingested, built and inspected. Whatever they launch must succeed and change nothing."""
+    import signal
+    import time
+
+    lake = tmp_path / "lake"
+    demo = subprocess.run([sys.executable, "-m", "orchestration.pipeline", "--fresh", "--days", "1",
+                           "--sampling-seconds", "900", "--companies", "CJ-COS-01"],
+                          cwd=REPO, env=demo_env(lake), capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    home = lake / "demo" / "dagster_home"
+    env = {**demo_env(lake), "LAKE_ROOT": str(lake / "demo"), "DAGSTER_HOME": str(home),
+           "LANDING_SETTLE_SECONDS": "0"}  # the demo's files count as complete at once: the sensor looks now
+    log = tmp_path / "daemon.log"
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        before = {r.dagster_run.run_id for r in instance.get_run_records()}
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                                  cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            while time.monotonic() - started < 240:
+                text = log.read_text(encoding="utf-8", errors="replace")
+                new = [r.dagster_run for r in instance.get_run_records() if r.dagster_run.run_id not in before]
+                looked = (text.count("Finished auto-materialization tick") >= 2
+                          and text.count("Checking for new runs for sensor: landing_sensor") >= 2
+                          and text.count("Checking for new runs for sensor: quality_after_warehouse_sensor") >= 2)
+                if looked and all(r.is_finished for r in new):
+                    break
+                time.sleep(3)
+            else:
+                raise AssertionError(f"the daemon did not settle in 240 s:\n{text[-3000:]}")
+            failed = [(r.job_name, r.tags.get("dagster/partition")) for r in new if r.status != dg.DagsterRunStatus.SUCCESS]
+            assert failed == [], text[-5000:]
+            # what it launched (the landing sensor's first look: one no-op ingest per company) changed nothing
+            assert {r.job_name for r in new} <= {"ingest_company_job"}
+            materialised = [e for r in new for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)]
+            assert materialised == []
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
