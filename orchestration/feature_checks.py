@@ -88,26 +88,20 @@ def label_balance_outcome(rows: list[dict]) -> dg.AssetCheckResult:
                   "companies": _company_table(rows, verdicts)})
 
 
-def _unit_counts_of(warehouse: WarehouseResource) -> list[dict]:
-    con = warehouse.file.connect_read_only()
-    try:
-        return unit_counts(con)
-    finally:
-        con.close()
-
-
 @dg.asset_check(asset=PRODUCTION_UNITS, name="units_per_company",
                 description="Every company that produced lots (fct_production_lots) has production units to learn "
                 "from; fails naming those that have none.")
 def units_per_company(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return unit_rows_outcome(_unit_counts_of(warehouse))
+    with warehouse.file.connect_read_only() as con:  # closed on leaving
+        return unit_rows_outcome(unit_counts(con))
 
 
 @dg.asset_check(asset=PRODUCTION_UNITS, name="label_balance",
                 description="Each company's labels can train a defect model: some units labelled, both defective "
                 f"and good ones, at most {MAX_DEFECT_SHARE:.0%} defective; warns naming the companies that cannot.")
 def label_balance(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return label_balance_outcome(_unit_counts_of(warehouse))
+    with warehouse.file.connect_read_only() as con:
+        return label_balance_outcome(unit_counts(con))
 
 
 FEATURE_CHECKS = [units_per_company, label_balance]

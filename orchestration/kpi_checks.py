@@ -10,8 +10,6 @@ import duckdb
 
 from orchestration.resources import WarehouseResource
 
-DATA_VOLUME = dg.AssetKey(["kpis", "company_data_volume"])
-DEFECT_RATE = dg.AssetKey(["kpis", "company_defect_rate"])
 PROGRAMME_OUTPUTS = dg.AssetKey(["kpis", "programme_outputs"])
 
 # per KPI mart: its per-company columns, and the same counts taken from the facts
@@ -98,35 +96,29 @@ def output_breakdown_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
     return problems
 
 
-def _with_warehouse(warehouse: WarehouseResource, read):
-    con = warehouse.file.connect_read_only()
-    try:
-        return read(con)
-    finally:
-        con.close()
+def reconcile_check(mart: str, what: str) -> dg.AssetChecksDefinition:
+    """`reconciles_with_marts` on `kpis/<mart>`: its per-company counts equal the facts' rows."""
+
+    @dg.asset_check(asset=dg.AssetKey(["kpis", mart]), name="reconciles_with_marts",
+                    description=f"Each company's {what} equal the facts (fct_*) in the warehouse; fails naming the "
+                    "companies and columns that differ.")
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.file.connect_read_only() as con:  # closed on leaving
+            return reconcile_outcome(mart, *kpi_mismatches(con, mart))
+
+    return _check
 
 
-@dg.asset_check(asset=DATA_VOLUME, name="reconciles_with_marts",
-                description="Each company's sensor readings, lots, inspections and events equal the rows of the "
-                "facts (fct_*) in the warehouse; fails naming the companies and columns that differ.")
-def data_volume_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return reconcile_outcome("company_data_volume",
-                             *_with_warehouse(warehouse, lambda con: kpi_mismatches(con, "company_data_volume")))
-
-
-@dg.asset_check(asset=DEFECT_RATE, name="reconciles_with_marts",
-                description="Each company's inspections and failed inspections equal fct_quality_inspections; "
-                "fails naming the companies that differ.")
-def defect_rate_reconciles(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    return reconcile_outcome("company_defect_rate",
-                             *_with_warehouse(warehouse, lambda con: kpi_mismatches(con, "company_defect_rate")))
+data_volume_reconciles = reconcile_check("company_data_volume", "sensor readings, lots, inspections and events")
+defect_rate_reconciles = reconcile_check("company_defect_rate", "inspections and failed inspections")
 
 
 @dg.asset_check(asset=PROGRAMME_OUTPUTS, name="breakdowns_add_up",
                 description="Per programme year, companies supported per region add up to the total (per industry "
                 "to at most the total) and no more datasets are standardised than collected.")
 def programme_outputs_add_up(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    problems = _with_warehouse(warehouse, output_breakdown_problems)
+    with warehouse.file.connect_read_only() as con:
+        problems = output_breakdown_problems(con)
     return dg.AssetCheckResult(passed=not problems, severity=dg.AssetCheckSeverity.ERROR,
                                description="; ".join(problems) or "every breakdown adds up to its total",
                                metadata={"problems": len(problems)})
