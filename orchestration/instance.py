@@ -2,7 +2,7 @@
 
 The instance configuration written here is what makes runs recover and serialise:
 - pools: one writer per warehouse (every asset that writes it is in pool `warehouse`, limit 1);
-- runs: at most one queued-to-running run per `company` tag (the landing sensor and backfills tag
+- runs: at most 4 at once (two cores), and at most one queued-to-running run per `company` tag (the landing sensor and backfills tag
   each ingest run with its company), on top of the per-company file lock inside the ingest;
 - run monitoring with `LocalRunLauncher` (orchestration/run_launcher.py): a run whose worker
   process died (SIGKILL, OOM) is marked failed within about `poll_interval_seconds`, and its pool
@@ -27,6 +27,10 @@ concurrency:
   pools:
     default_limit: 1
   runs:
+    # two cores: each run worker spends ~3 CPU-seconds starting (bench/run.py runs); more at once
+    # only slows them all (9 ingest runs at the UI's first tick took minutes). A run waiting for the
+    # `warehouse` pool stays queued and holds none of these.
+    max_concurrent_runs: {{max_concurrent_runs}}
     tag_concurrency_limits:
       - key: company
         value:
@@ -62,8 +66,9 @@ storage:
 """
 
 
-def instance_yaml(poll_interval_seconds: int = 30, free_slots_seconds: int = 30) -> str:
-    config = INSTANCE_YAML.format(poll_interval_seconds=poll_interval_seconds, free_slots_seconds=free_slots_seconds)
+def instance_yaml(poll_interval_seconds: int = 30, free_slots_seconds: int = 30, max_concurrent_runs: int = 4) -> str:
+    config = INSTANCE_YAML.format(poll_interval_seconds=poll_interval_seconds, free_slots_seconds=free_slots_seconds,
+                                  max_concurrent_runs=max_concurrent_runs)
     return config + (POSTGRES_STORAGE_YAML if os.environ.get("DAGSTER_POSTGRES_URL") else "")
 
 
