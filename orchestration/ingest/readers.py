@@ -49,10 +49,25 @@ class RawFile:
     source_rows: pa.Array  # int64, the 1-based line/row number of each data row
     encoding: str
     rejections: list[Rejection] = field(default_factory=list)  # rows that could not even be split
+    cells_checked: bool = True  # False: read for several entries; each checks the cells it uses (`for_columns`)
+    long_lines: bool = False  # some line is beyond the cell limit, so cells' lengths need checking
+    rel: str = ""  # the landing file, for the cell checks' messages
 
     @property
     def rows_read(self) -> int:
         return len(self.source_rows) + len(self.rejections)
+
+    def for_columns(self, wanted: set[str]) -> "RawFile":
+        """This read as if only `wanted` had been read: those columns, and the rows whose used cells
+        hold control characters or are too long left out (a bad cell in a column another entry reads
+        does not reject this entry's row)."""
+        keep = [i for i, name in enumerate(self.table.column_names) if name in wanted]
+        table = self.table.select(keep)
+        if self.cells_checked:
+            return RawFile(table, self.header, self.source_rows, self.encoding, list(self.rejections))
+        table, source_rows, cell_rejections = reject_bad_cells(table, self.source_rows, self.rel, input_limits(),
+                                                               check_length=self.long_lines)
+        return RawFile(table, self.header, source_rows, self.encoding, self.rejections + cell_rejections)
 
 
 def source_bytes(source: Path | bytes) -> bytes:
@@ -77,11 +92,11 @@ def read_file(path: Path | bytes, spec: DatasetSpec, *, relative_path: str, want
 
 def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
              types: dict[str, pa.DataType] | None = None, timestamp_format: str | None = None,
-             timestamp_columns: set[str] | None = None) -> RawFile:
+             timestamp_columns: set[str] | None = None, check_cells: bool = True) -> RawFile:
     """`types`: column name -> the type to try first (the file is re-read as text when any cell
     does not convert); `timestamp_format`: the strptime format (or pyarrow.csv.ISO8601) for
     timestamp-typed columns; `timestamp_columns`: text timestamp columns, which a CP949 file hands
-    over dictionary-encoded."""
+    over dictionary-encoded; `check_cells` False leaves the cell checks to `RawFile.for_columns`."""
     rel = relative_path
     raw = source_bytes(path)
     _reject_non_text(raw, rel)
@@ -192,6 +207,9 @@ def read_csv(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[s
         table = pa.table({name: _decode_column(table[name], codec, name in (timestamp_columns or ()), source_rows,
                                                rel, name, encoding)
                           if pa.types.is_binary(table[name].type) else table[name] for name in table.column_names})
+    if not check_cells:
+        return RawFile(table, header, source_rows, encoding, line_rejections + rejections, cells_checked=False,
+                       long_lines=bool(long_lines), rel=rel)
     table, source_rows, cell_rejections = reject_bad_cells(table, source_rows, rel, limits,
                                                            check_length=bool(long_lines))
     return RawFile(table, header, source_rows, encoding, line_rejections + rejections + cell_rejections)

@@ -70,17 +70,17 @@ def rows_left_out(table: pa.Table, rejections: list[Rejection]) -> int:
     return len(rows) - pc.sum(landed.cast(pa.int64())).as_py()
 
 
-def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relative_path: str,
-               now: dt.datetime | None = None) -> ParsedFile:
+def parse_file(path: Path | bytes, spec: DatasetSpec, mapping: ClientMapping, *, relative_path: str,
+               now: dt.datetime | None = None, raw: RawFile | None = None) -> ParsedFile:
     """Read `path` as `spec.dataset` per the client's mapping; FileRejected when the file as a
-    whole cannot be used. `now` (landing time) bounds the plausible timestamps."""
+    whole cannot be used. `now` (landing time) bounds the plausible timestamps. `raw`: the file
+    already read for this entry (`parse_entries` reads a file once for all its entries)."""
     rel = relative_path
     used = spec.used_columns()
-    types, timestamp_format = _type_hints(spec)
-    timestamp_columns = set(spec.timestamp.columns) | {c for n, s in spec.columns.items() if n in TIMESTAMP_FIELDS
-                                                       for c in s.columns}
-    raw = read_file(path, spec, relative_path=rel, wanted=set(used), types=types, timestamp_format=timestamp_format,
-                    timestamp_columns=timestamp_columns)
+    if raw is None:
+        types, timestamp_format = _type_hints(spec)
+        raw = read_file(path, spec, relative_path=rel, wanted=set(used), types=types,
+                        timestamp_format=timestamp_format, timestamp_columns=_timestamp_columns(spec))
     counts = Counter(raw.header)
     duplicated = [name for name in used if counts[name] > 1]
     if duplicated:
@@ -112,6 +112,69 @@ def parse_file(path: Path, spec: DatasetSpec, mapping: ClientMapping, *, relativ
         raise FileRejected(reason, f"{rel}: no row can be used: all {raw.rows_read} data row(s) rejected, "
                            f"{count} for {reason}; e.g. {example.message}", rel, row=example.row, column=example.column)
     return parsed
+
+
+def parse_entries(data: bytes, specs: list[DatasetSpec], mapping: ClientMapping, *, relative_path: str,
+                  now: dt.datetime | None = None) -> list[ParsedFile | FileRejected]:
+    """Every entry's parse of one file (in the order of `specs`), the bytes read and split once for
+    all CSV entries that read them alike (encoding, delimiter, header row): a per-shot export feeding
+    readings, inspections, events and lots is parsed once, not four times. Each entry's result is
+    the one `parse_file` gives it alone; a file the shared read refuses is read per entry again, so
+    each entry keeps its own reason."""
+    results: dict[str, ParsedFile | FileRejected] = {}
+    groups: dict[tuple, list[DatasetSpec]] = {}
+    for spec in specs:
+        groups.setdefault((spec.format, spec.encoding, spec.delimiter, spec.header_row), []).append(spec)
+    for (fmt, *_), group in groups.items():
+        shared = _shared_csv_read(data, group, relative_path) if fmt == "csv" and len(group) > 1 else None
+        for spec in group:
+            raw = shared.for_columns(set(spec.used_columns())) if shared is not None else None
+            try:
+                results[spec.name] = parse_file(data, spec, mapping, relative_path=relative_path, now=now, raw=raw)
+            except FileRejected as rejected:
+                results[spec.name] = rejected
+    return [results[spec.name] for spec in specs]
+
+
+def _shared_csv_read(data: bytes, specs: list[DatasetSpec], rel: str) -> RawFile | None:
+    """One read of the columns every entry of `specs` uses, with the type hints they agree on; None
+    when they cannot share one (two entries map variants of one header) or the read refuses the file."""
+    from orchestration.ingest.mapping import header_key
+    from orchestration.ingest.readers import read_csv
+
+    wanted = {name for spec in specs for name in spec.used_columns()}
+    if len({header_key(name) for name in wanted}) != len(wanted):
+        return None
+    hints = [_type_hints(spec) for spec in specs]
+    types: dict[str, pa.DataType] = {}
+    conflicting: set[str] = set()
+    for spec_types, _ in hints:
+        for name, kind in spec_types.items():
+            if types.setdefault(name, kind) != kind:
+                conflicting.add(name)
+    formats = []  # distinct timestamp formats (pyarrow's ISO8601 marker is not hashable)
+    for _, fmt in hints:
+        if not any(fmt is known or fmt == known for known in formats):
+            formats.append(fmt)
+    if len(formats) > 1:  # timestamp-typed columns need one format: leave them as text
+        conflicting |= {name for name, kind in types.items() if pa.types.is_timestamp(kind)}
+    for spec in specs:  # a column read typed by one entry but used as text by another is read as text
+        for name in set(spec.used_columns()) - set(_type_hints(spec)[0]):
+            conflicting.add(name)
+    timestamp_columns = set().union(*(_timestamp_columns(spec) for spec in specs))
+    for spec in specs:  # dictionary-encoded timestamps only where every entry reading them takes a time
+        timestamp_columns -= set(spec.used_columns()) - _timestamp_columns(spec)
+    try:
+        return read_csv(data, specs[0], relative_path=rel, wanted=wanted,
+                        types={n: t for n, t in types.items() if n not in conflicting},
+                        timestamp_format=formats[0] if len(formats) == 1 else None,
+                        timestamp_columns=timestamp_columns, check_cells=False)
+    except FileRejected:
+        return None
+
+
+def _timestamp_columns(spec: DatasetSpec) -> set[str]:
+    return set(spec.timestamp.columns) | {c for n, s in spec.columns.items() if n in TIMESTAMP_FIELDS for c in s.columns}
 
 
 def _type_hints(spec: DatasetSpec) -> tuple[dict[str, pa.DataType], str | None]:

@@ -20,7 +20,7 @@ from orchestration.ingest.landing import FileChanged, read_landing_file
 from orchestration.ingest.limits import input_limits
 from orchestration.ingest.mapping import ClientMapping
 from orchestration.ingest.rejections import FileRejected
-from orchestration.ingest.standardise import parse_file
+from orchestration.ingest.standardise import parse_entries
 from orchestration.lakehouse.bronze import (
     INGEST_LOG_SCHEMA,
     LOG_TABLE,
@@ -165,7 +165,9 @@ def _ingest_company(
         if current_versions.get(rel, digest) != digest:  # the client re-sent this file with other content
             log_base["supersedes"] = current_versions[rel]
         within_company = rel.split("/", 1)[1] if "/" in rel else rel
-        for spec in mapping.datasets_for(within_company) or [None]:
+        specs = mapping.datasets_for(within_company)
+        parses = _parse_new_entries(content.data, specs, ledger, rel, digest, mapping, now)
+        for spec in specs or [None]:
             dataset = spec.dataset if spec is not None else None
             entry = spec.name if spec is not None else WHOLE_FILE
             if ledger.is_done(rel, digest, entry, dataset):
@@ -193,7 +195,9 @@ def _ingest_company(
                                        rel)
                 if spec is None:
                     raise FileRejected("unmapped_file", f"{rel} matches no dataset glob in the mapping of {company_id}", rel)
-                parsed = parse_file(content.data, spec, mapping, relative_path=rel, now=now)
+                parsed = parses[spec.name]
+                if isinstance(parsed, FileRejected):
+                    raise parsed
             except FileRejected as rejected:
                 if content.data is not None:  # an oversized original is not copied
                     keep_in_quarantine(landing_file.path, quarantine_root, company_id, digest, content.data)
@@ -244,6 +248,17 @@ def _ingest_company(
     if pending_log:
         report.table_versions[LOG_TABLE] = bronze.append(LOG_TABLE, rows_of(pending_log, INGEST_LOG_SCHEMA))
     return report
+
+
+def _parse_new_entries(data: bytes | None, specs, ledger: "Ledger", rel: str, digest: str, mapping: ClientMapping,
+                       now: datetime) -> dict:
+    """The parse of the file for each entry that will read it (not landed yet, not a duplicate),
+    the bytes split once for all of them (`parse_entries`)."""
+    if data is None:
+        return {}
+    new = [spec for spec in specs if not ledger.is_done(rel, digest, spec.name, spec.dataset)
+           and ledger.first_file_with(digest, spec.name, spec.dataset) in (None, rel)]
+    return dict(zip([spec.name for spec in new], parse_entries(data, new, mapping, relative_path=rel, now=now)))
 
 
 def _recorded(pairs: set, digest: str, entry: str) -> bool:
