@@ -119,6 +119,12 @@ class IngestConfig(dg.Config):
         "recorded in the ledger; the originals stay in landing and quarantine), and this run ingests them "
         "again under the current mapping. The same as `python -m orchestration.ingest.retract --reingest`.",
     )
+    retract_version: str = Field(
+        default="",
+        description="With retract_files: retract only this version of the matching file (a file the client "
+        "re-exported under the same name has one per content): its sha256 or the first 8+ hex digits, as in "
+        "bronze/ingest_log's source_hash. The ledger's supersedes chain is re-linked around it.",
+    )
 
 
 @dg.multi_asset(
@@ -161,7 +167,8 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
                          f"(e.g. {waiting[0].file}: {waiting[0].message})")
     bronze = lake.bronze_lake()
     if config.retract_files:
-        retract_matching(context, bronze, lake.quarantine, company_id, config.retract_files)
+        retract_matching(context, bronze, lake.quarantine, company_id, config.retract_files,
+                         version=config.retract_version or None)
     # exactly-once makes a re-run safe: a commit that lost a race is simply tried again
     with retry_when_transient(context):
         report = ingest_company(
@@ -251,18 +258,26 @@ def company_landing_files(context: dg.AssetExecutionContext, config: IngestConfi
         )
 
 
-def retract_matching(context: dg.AssetExecutionContext, bronze, quarantine_root, company_id: str, pattern: str) -> None:
+def retract_matching(context: dg.AssetExecutionContext, bronze, quarantine_root, company_id: str, pattern: str,
+                     version: str | None = None) -> None:
     from orchestration.lakehouse.retraction import files_in_ledger, retract_file
 
     matching = [f for f in files_in_ledger(bronze, company_id) if fnmatch.fnmatch(f.split("/", 1)[1], pattern)]
     if not matching:
         context.log.warning(f"{company_id}: no landed file matches retract_files {pattern!r}")
+    problems = []
     for source_file in matching:
-        result = retract_file(company_id, source_file, bronze=bronze, quarantine_root=quarantine_root,
-                              run_id=context.run.run_id,
-                              reason=f"retract_files {pattern!r} in run {context.run.run_id}")
+        try:
+            result = retract_file(company_id, source_file, bronze=bronze, quarantine_root=quarantine_root,
+                                  run_id=context.run.run_id,
+                                  reason=f"retract_files {pattern!r} in run {context.run.run_id}", version=version)
+        except LookupError as problem:  # with retract_version: a matching file without that version
+            problems.append(str(problem))
+            continue
         context.log.info(f"{company_id}: retracted {source_file} ({result.total_deleted} bronze rows deleted, "
                          f"entries {', '.join(result.entries)}); it is ingested again in this run")
+    if matching and len(problems) == len(matching):
+        raise dg.Failure(f"{company_id}: nothing retracted: {problems[0]}")
 
 
 def _markdown_table(rows: list[dict]) -> str:

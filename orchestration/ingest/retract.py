@@ -1,13 +1,16 @@
 """Retract one landing file's rows from bronze and (optionally) ingest it again under the current mapping.
 
-    python -m orchestration.ingest.retract <company_id> <file> [--reingest] [--reason TEXT]
+    python -m orchestration.ingest.retract <company_id> <file> [--version HASH] [--reingest] [--reason TEXT]
                                            [--lake-root DIR] [--clients-dir DIR]
 
 <file> is the file's path under the company's landing folder (`kamp/shots.csv`), under the
 landing root (`<company_id>/kamp/shots.csv`) or on disk. Every bronze table loses that file's rows
 in a logged Delta delete, its rejections likewise, and the ledger records the retraction; the
 original stays in landing and quarantine. `--reingest` then reads it again under the mapping as it
-is now, in the same company lock. The same is available in Dagster as `retract_files` in the
+is now, in the same company lock. `--version` retracts one version of a file the client re-exported
+under the same name (its sha256, or the first 8+ hex digits, as in the ledger's `source_hash`): only
+that version's rows leave bronze, and the ledger's `supersedes` chain is re-linked around it (see
+orchestration/lakehouse/retraction.py). The same is available in Dagster as `retract_files` in the
 config of ingest_company_job. Exit code 0: done; 1: the file is not in the ledger; 2: the mapping
 is broken.
 """
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.ingest.retract", description=__doc__.split("\n")[0])
     parser.add_argument("company_id")
     parser.add_argument("file")
+    parser.add_argument("--version", default=None, help="only this version of the file: its content hash (sha256) "
+                        "or the first 8+ hex digits of it, as in the ledger's source_hash")
     parser.add_argument("--reingest", action="store_true", help="ingest the file again under the current mapping")
     parser.add_argument("--reason", default="", help="why (kept in the ledger and the Delta commit)")
     parser.add_argument("--lake-root", type=Path, default=None, help="default: $LAKE_ROOT or ./lake")
@@ -67,12 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = retract_file(args.company_id, source_file, bronze=bronze, quarantine_root=lake / "quarantine",
                               run_id=f"retract-{uuid.uuid4().hex[:8]}", reason=args.reason,
-                              reingest_with=reingest_with)
+                              reingest_with=reingest_with, version=args.version)
     except LookupError as error:
         print(error)
         return 1
     deleted = ", ".join(f"{name} {n}" for name, n in result.rows_deleted.items() if n) or "no rows"
-    print(f"RETRACTED    {source_file}: deleted {deleted}; ledger entries retracted: {', '.join(result.entries)}")
+    which = f" version {args.version}" if args.version else ""
+    print(f"RETRACTED    {source_file}{which}: deleted {deleted}; ledger entries retracted: {', '.join(result.entries)}")
     if result.reingest is not None:
         for outcome in result.reingest.files:
             print(f"REINGESTED   {outcome.source_file} ({outcome.dataset_entry}): {outcome.status}, "

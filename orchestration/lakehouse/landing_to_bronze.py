@@ -341,12 +341,16 @@ def _current_versions(bronze: BronzeLake, company_id: str) -> dict[str, str]:
         return {}
     rows = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
         columns=["source_file", "source_hash", "status", "ingested_at"]).to_pylist()
-    latest: dict[str, tuple] = {}
-    for row in rows:
+    landed: dict[tuple[str, str], datetime] = {}  # (file, version) -> when it last landed, unless retracted since
+    for row in sorted(rows, key=lambda r: r["ingested_at"]):
         if row["status"] in ("ingested", "partial"):
-            key = (row["ingested_at"], row["source_hash"])
-            if row["source_file"] not in latest or key > latest[row["source_file"]]:
-                latest[row["source_file"]] = key
+            landed[(row["source_file"], row["source_hash"])] = row["ingested_at"]
+        elif row["status"] == "retracted":
+            landed.pop((row["source_file"], row["source_hash"]), None)
+    latest: dict[str, tuple] = {}
+    for (name, digest), when in landed.items():
+        if name not in latest or (when, digest) > latest[name]:
+            latest[name] = (when, digest)
     return {name: digest for name, (_, digest) in latest.items()}
 
 

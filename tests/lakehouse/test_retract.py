@@ -134,3 +134,84 @@ def test_a_mapping_change_alone_does_not_reland_but_says_how_to(tmp_path):
     assert content(lake) == before  # nothing landed twice
     assert {f.status for f in report.files} == {"already_ingested"}
     assert all("retract" in f.first_problem and "--reingest" in f.first_problem for f in report.files)
+
+
+# ---------------------------------------------------------------- one version of a re-exported file
+
+def superseded(lake: Lake) -> set[str]:
+    """Versions the warehouse leaves out, read as its filter reads the ledger (macros/superseded_versions.sql)."""
+    return {r["supersedes"] for r in lake.table(LOG_TABLE).to_pylist()
+            if r["supersedes"] and r["status"] in ("ingested", "partial")}
+
+
+def readings_per_version(lake: Lake) -> dict[str, int]:
+    table = lake.table("sensor_readings")
+    out: dict[str, int] = {}
+    for digest in table["_source_hash"].to_pylist():
+        out[digest] = out.get(digest, 0) + 1
+    return out
+
+
+def test_retracting_one_version_relinks_the_supersedes_chain(tmp_path):
+    """A client re-exports one file twice (v1 -> v2 -> v3). Retracting v2 removes only its rows, and
+    v3 now supersedes v1; retracting v3 makes v1 current again, and a new v4 supersedes v1."""
+    import datetime as dt
+    import hashlib
+
+    from real_exports import NOW, COMPANY
+
+    from orchestration.ingest.landing import discover_landing
+    from orchestration.ingest.mapping import load_mapping
+    from orchestration.lakehouse.bronze import BronzeLake
+    from orchestration.lakehouse.landing_to_bronze import ingest_company
+    from orchestration.lakehouse.retraction import retract_file
+
+    exports = [melting_tank(minutes=m) for m in (20, 30, 40, 50)]
+    lake = Lake(tmp_path, exports[:1])
+    path = lake.landing / exports[0].relative
+    bronze = BronzeLake(lake.root / "bronze")
+
+    def land(step: int):
+        files = [f for f in discover_landing(lake.landing, {COMPANY}).files if f.company_id == COMPANY]
+        return ingest_company(COMPANY, files, mapping=load_mapping(lake.mapping_file), bronze=bronze,
+                              quarantine_root=lake.root / "quarantine", run_id=f"v{step}",
+                              now=NOW + dt.timedelta(minutes=step))
+
+    versions = []
+    for step, export in enumerate(exports[:3], start=1):
+        export.write(lake.landing)
+        versions.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        land(step)
+    v1, v2, v3 = versions
+    assert len(set(versions)) == 3
+    assert superseded(lake) == {v1, v2}
+    before = readings_per_version(lake)
+    assert set(before) == {v1, v2, v3}
+
+    cli = ["REAL-01", exports[0].relative, "--lake-root", str(lake.root), "--clients-dir", str(lake.root)]
+    assert retract(cli + ["--version", v2[:12], "--reason", "v2 was a test export"]) == 0
+    assert readings_per_version(lake) == {v1: before[v1], v3: before[v3]}
+    assert superseded(lake) == {v1}  # v3 now supersedes v1; v2 supersedes nothing
+    log = lake.table(LOG_TABLE).to_pylist()
+    assert {r["supersedes"] for r in log if r["source_hash"] == v3} == {v1}
+    assert {r["supersedes"] for r in log if r["source_hash"] == v2} == {None}
+    assert {r["source_hash"] for r in log if r["status"] == "retracted"} == {v2}
+    delete = next(h for h in DeltaTable(str(lake.root / "bronze" / "sensor_readings")).history()
+                  if h["operation"] == "DELETE")
+    assert delete.get("versions") == v2 and delete.get("reason") == "v2 was a test export"
+
+    retract_file(COMPANY, exports[0].relative, bronze=bronze, quarantine_root=lake.root / "quarantine",
+                 run_id="r3", version=v3, now=NOW + dt.timedelta(minutes=5))
+    assert readings_per_version(lake) == {v1: before[v1]}
+    assert superseded(lake) == set()  # v1 is the file's current version again
+
+    exports[3].write(lake.landing)
+    v4 = hashlib.sha256(path.read_bytes()).hexdigest()
+    land(6)
+    assert {r["supersedes"] for r in lake.table(LOG_TABLE).to_pylist() if r["source_hash"] == v4} == {v1}
+    assert superseded(lake) == {v1}
+
+    # a version that is not one of the file's, or too short a prefix, is refused with the versions listed
+    assert retract(cli + ["--version", "deadbeef"]) == 1
+    assert retract(cli + ["--version", v1[:4]]) == 1
+    assert readings_per_version(lake) == {v1: before[v1], v4: readings_per_version(lake)[v4]}
