@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -79,6 +79,8 @@ class Source:
 
     columns: tuple[str, ...] = ()  # one column, or several joined with a space (date + time)
     value: str | None = None
+    scale: float = 1.0  # numeric fields: value landed = value sent x scale + offset (a quantity sent in g, landed in kg)
+    offset: float = 0.0
 
     @property
     def is_constant(self) -> bool:
@@ -122,6 +124,8 @@ class ShipmentColumns:
     count: int
     quantity: tuple[str, ...]
     shipped_at: tuple[str, ...]
+    scale: float = 1.0  # of every shipment quantity: landed = sent x scale + offset
+    offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -355,16 +359,25 @@ class _Checker:
             self.fail(key, f"unknown time zone {name!r} (use an IANA name such as Asia/Seoul)")
         return name
 
-    def source(self, key: str, value: Any) -> Source:
-        """`column`, `[date_col, time_col]`, `{column: x}`, `{columns: [..]}` or `{value: x}`."""
+    def source(self, key: str, value: Any, *, numeric: bool = False) -> Source:
+        """`column`, `[date_col, time_col]`, `{column: x}`, `{columns: [..]}` or `{value: x}`; a
+        `numeric` field's column may carry `scale` and `offset` (`{column: x, scale: 0.001}`)."""
         if isinstance(value, dict):
-            unknown = set(value) - {"column", "columns", "value"}
-            if unknown or len(value) != 1:
+            primary = set(value) & {"column", "columns", "value"}
+            scaling = set(value) & {"scale", "offset"}
+            unknown = set(value) - primary - scaling
+            if unknown or len(primary) != 1:
                 self.fail(key, f"expected {{column: <name>}} or {{value: <constant>}}, got {value!r}")
-            (kind, inner), = value.items()
+            if scaling and not numeric:
+                self.fail(f"{key}.{sorted(scaling)[0]}", "scale and offset are for numeric fields only "
+                          f"({', '.join(sorted(NUMERIC_FIELDS))})")
+            kind = primary.pop()
             if kind == "value":
-                return Source(value=self.text(f"{key}.value", inner))
-            return self.source(f"{key}.{kind}", inner)
+                if scaling:
+                    self.fail(f"{key}.{sorted(scaling)[0]}", "a constant takes no scale or offset; write the value")
+                return Source(value=self.text(f"{key}.value", value[kind]))
+            scale, offset = self.scale_and_offset(key, value)
+            return replace(self.source(f"{key}.{kind}", value[kind]), scale=scale, offset=offset)
         if isinstance(value, list):
             if not value:
                 self.fail(key, "empty list of columns")
@@ -383,6 +396,13 @@ class _Checker:
             value = [value]
         return tuple(self.number(f"{key}[{i}]", v) for i, v in enumerate(value))
 
+    def scale_and_offset(self, key: str, value: dict) -> tuple[float, float]:
+        scale = self.number(f"{key}.scale", value["scale"]) if value.get("scale") is not None else 1.0
+        if scale == 0:
+            self.fail(f"{key}.scale", "a scale of 0 would erase every value")
+        offset = self.number(f"{key}.offset", value["offset"]) if value.get("offset") is not None else 0.0
+        return scale, offset
+
     def tag_unit(self, key: str, value: Any, vocabulary: Vocabulary) -> TagUnit:
         value = self.mapping(key, value)
         unknown = set(value) - {"tag", "unit", "scale", "offset", "missing"}
@@ -398,10 +418,7 @@ class _Checker:
         if vocabulary.unit_quantity[unit] != vocabulary.tag_quantity[tag]:
             self.fail(f"{key}.unit", f"unit {unit!r} measures {vocabulary.unit_quantity[unit]}, but tag {tag!r} "
                       f"is a {vocabulary.tag_quantity[tag]}")
-        scale = self.number(f"{key}.scale", value["scale"]) if value.get("scale") is not None else 1.0
-        if scale == 0:
-            self.fail(f"{key}.scale", "a scale of 0 would erase every value")
-        offset = self.number(f"{key}.offset", value["offset"]) if value.get("offset") is not None else 0.0
+        scale, offset = self.scale_and_offset(key, value)
         return TagUnit(tag, unit, scale, offset, self.numbers(f"{key}.missing", value.get("missing")))
 
 
@@ -574,8 +591,8 @@ def _dataset_spec(check: _Checker, key: str, entry: Any, default_tz: str, vocabu
         for name in REQUIRED_FIELDS[dataset]:
             if columns.get(name) is None:
                 check.fail(f"{key}.columns.{name}", f"required for {dataset}")
-        sources = {name: check.source(f"{key}.columns.{name}", value) for name, value in columns.items()
-                   if value is not None}
+        sources = {name: check.source(f"{key}.columns.{name}", value, numeric=name in NUMERIC_FIELDS)
+                   for name, value in columns.items() if value is not None}
         for name, source in sources.items():
             if source.is_constant and name in TIMESTAMP_FIELDS | {"lot_id", "order_id"}:
                 check.fail(f"{key}.columns.{name}", "must come from a column of the file, not a constant")
@@ -613,9 +630,9 @@ def ordinal(n: int) -> str:
 def _shipment_columns(check: _Checker, key: str, raw: Any) -> ShipmentColumns:
     """`{count: 10, quantity: "{n}차출하수량", shipped_at: "{n}차출하일"}` ({nth}: 1st, 2nd, ...)."""
     raw = check.mapping(key, raw)
-    unknown = set(raw) - {"count", "quantity", "shipped_at"}
+    unknown = set(raw) - {"count", "quantity", "shipped_at", "scale", "offset"}
     if unknown:
-        check.fail(f"{key}.{sorted(unknown)[0]}", "unknown key; expected count, quantity, shipped_at")
+        check.fail(f"{key}.{sorted(unknown)[0]}", "unknown key; expected count, quantity, shipped_at, scale, offset")
     count = raw.get("count")
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 50:
         check.fail(f"{key}.count", f"expected the number of shipment columns (1-50), got {count!r}")
@@ -626,7 +643,7 @@ def _shipment_columns(check: _Checker, key: str, raw: Any) -> ShipmentColumns:
             check.fail(f"{key}.{field_name}", f"{pattern!r} needs {{n}} or {{nth}} where the shipment number goes")
         columns[field_name] = tuple(pattern.replace("{nth}", ordinal(n)).replace("{n}", str(n))
                                     for n in range(1, count + 1))
-    return ShipmentColumns(count, columns["quantity"], columns["shipped_at"])
+    return ShipmentColumns(count, columns["quantity"], columns["shipped_at"], *check.scale_and_offset(key, raw))
 
 
 def _timestamp_spec(check: _Checker, key: str, raw: Any, default_tz: str, dataset: str) -> TimestampSpec:

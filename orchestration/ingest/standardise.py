@@ -321,7 +321,7 @@ class _Rows:
             return pa.nulls(self.n, pa.float64())
         if source.is_constant:
             return pa.nulls(self.n, pa.float64()).fill_null(float(source.value))
-        return self.numbers(source.columns[0], required=required)
+        return scaled(self.numbers(source.columns[0], required=required), source.scale, source.offset)
 
     def required_text(self, source: Source, reason: str, what: str) -> pa.Array:
         """A text field every row must have (a lot id, an order id): blank cells reject the row."""
@@ -338,6 +338,15 @@ class _Rows:
         if self.bad.any():
             table = table.filter(bool_array(~self.bad))
         return table
+
+
+def scaled(numbers: pa.Array, scale: float, offset: float) -> pa.Array:
+    """Values as the mapping says to land them: sent x scale + offset (sentinels already removed)."""
+    if scale != 1.0:
+        numbers = pc.multiply(numbers, pa.scalar(scale))
+    if offset != 0.0:
+        numbers = pc.add(numbers, pa.scalar(offset))
+    return numbers
 
 
 def constant(value, n: int) -> pa.Array:
@@ -680,7 +689,7 @@ def build_shipments(rows: _Rows, spec: DatasetSpec, mapping: ClientMapping) -> p
     shipments = spec.shipments
     parts = []
     for number, (quantity_column, date_column) in enumerate(zip(shipments.quantity, shipments.shipped_at), start=1):
-        quantity = rows.numbers(quantity_column, required=False)
+        quantity = scaled(rows.numbers(quantity_column, required=False), shipments.scale, shipments.offset)
         shipped = rows.timestamps((date_column,), spec, mapping, required=False)
         rows.reject(pc.less(quantity, ZERO), "negative_quantity", quantity_column, lambda idx, q=quantity, c=quantity_column: [
             f"{c} {x} is negative" for x in q.take(int64_array(idx)).to_pylist()])
