@@ -75,6 +75,49 @@ BOUNDS = [
 ]
 
 
+# ------------------------------------------------------------ sheet dimensions, before the sheet is loaded
+
+def rewrite_sheet(path, edit) -> None:
+    """Rewrite xl/worksheets/sheet1.xml of a workbook with `edit(xml) -> xml`; everything else kept."""
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            target.writestr(info.filename, edit(data.decode()).encode() if info.filename.endswith("sheet1.xml") else data)
+    path.write_bytes(buffer.getvalue())
+
+
+def lots_sheet(path, edit) -> None:
+    write_xlsx(path, "생산실적", LOT_SHEET_HEADER, LOT_SHEET_ROWS)
+    rewrite_sheet(path, edit)
+
+
+def declares_the_whole_grid(xml: str) -> str:  # a 16,384 x 1,048,576 used range, three real rows
+    return xml.replace('<dimension ref="A1:G3" />', '<dimension ref="A1:XFD1048576"/>')
+
+
+def far_cell_under_a_small_dimension(xml: str) -> str:  # the dimension says A1:G3; one cell says otherwise
+    return xml.replace("</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+
+
+def far_cell_without_refs(xml: str) -> str:  # cells without r= follow each other: a row 300 cells wide
+    return xml.replace("</sheetData>", "<row>" + "<c><v>1</v></c>" * 300 + "</row></sheetData>")
+
+
+BOUNDS += [  # sheet dimensions, checked in the XML before the sheet is loaded
+    Bound(Case("sheet_declares_huge_range", "ACME/mes/lots_declared.xlsx",
+               lambda p: lots_sheet(p, declares_the_whole_grid), "too_many_columns", dataset="production_lots")),
+    Bound(Case("sheet_far_cell", "ACME/mes/lots_far.xlsx",
+               lambda p: lots_sheet(p, lambda x: x.replace("</sheetData>", '<row r="90000"><c r="G90000"><v>1</v>'
+                                                             '</c></row></sheetData>')),
+               "sheet_too_large", dataset="production_lots"), {"INGEST_MAX_SHEET_CELLS": "100000"}),
+    Bound(Case("sheet_wide_row_without_refs", "ACME/mes/lots_norefs.xlsx",
+               lambda p: lots_sheet(p, far_cell_without_refs), "too_many_columns", dataset="production_lots"),
+          {"INGEST_MAX_COLUMNS": "200"}),
+]
+
+
 @pytest.mark.parametrize("bound", BOUNDS, ids=[b.case.id for b in BOUNDS])
 def test_input_beyond_a_bound_is_refused_with_its_reason(world: World, bound: Bound, monkeypatch):
     for name, value in bound.env.items():
@@ -106,56 +149,6 @@ def test_a_file_beyond_the_size_limit_is_refused_unread_and_not_copied(world: Wo
     assert big.exists()
     monkeypatch.delenv("INGEST_MAX_FILE_BYTES")
     assert_good_files_landed(world)
-
-
-# ------------------------------------------------------------ sheet dimensions, before the sheet is loaded
-
-def rewrite_sheet(path, edit) -> None:
-    """Rewrite xl/worksheets/sheet1.xml of a workbook with `edit(xml) -> xml`; everything else kept."""
-    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            target.writestr(info.filename, edit(data.decode()).encode() if info.filename.endswith("sheet1.xml") else data)
-    path.write_bytes(buffer.getvalue())
-
-
-def lots_sheet(path, edit) -> None:
-    write_xlsx(path, "생산실적", LOT_SHEET_HEADER, LOT_SHEET_ROWS)
-    rewrite_sheet(path, edit)
-
-
-def declares_the_whole_grid(xml: str) -> str:  # a 16,384 x 1,048,576 used range, three real rows
-    return xml.replace('<dimension ref="A1:G3" />', '<dimension ref="A1:XFD1048576"/>')
-
-
-def far_cell_under_a_small_dimension(xml: str) -> str:  # the dimension says A1:G3; one cell says otherwise
-    return xml.replace("</sheetData>", '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
-
-
-def far_cell_without_refs(xml: str) -> str:  # cells without r= follow each other: a row 300 cells wide
-    return xml.replace("</sheetData>", "<row>" + "<c><v>1</v></c>" * 300 + "</row></sheetData>")
-
-
-BOUNDS_BEFORE_LOAD = [
-    Bound(Case("sheet_declares_huge_range", "ACME/mes/lots_declared.xlsx",
-               lambda p: lots_sheet(p, declares_the_whole_grid), "too_many_columns", dataset="production_lots")),
-    Bound(Case("sheet_far_cell", "ACME/mes/lots_far.xlsx",
-               lambda p: lots_sheet(p, lambda x: x.replace("</sheetData>", '<row r="90000"><c r="G90000"><v>1</v>'
-                                                             '</c></row></sheetData>')),
-               "sheet_too_large", dataset="production_lots"), {"INGEST_MAX_SHEET_CELLS": "100000"}),
-    Bound(Case("sheet_wide_row_without_refs", "ACME/mes/lots_norefs.xlsx",
-               lambda p: lots_sheet(p, far_cell_without_refs), "too_many_columns", dataset="production_lots"),
-          {"INGEST_MAX_COLUMNS": "200"}),
-]
-
-
-@pytest.mark.parametrize("bound", BOUNDS_BEFORE_LOAD, ids=[b.case.id for b in BOUNDS_BEFORE_LOAD])
-def test_sheet_dimensions_beyond_a_bound_are_refused_through_ingest(world: World, bound: Bound, monkeypatch):
-    for name, value in bound.env.items():
-        monkeypatch.setenv(name, value)
-    check_case(world, bound.case)
 
 
 def test_sheet_extent_is_read_from_the_xml(tmp_path):
