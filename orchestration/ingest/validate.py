@@ -18,7 +18,7 @@ import argparse
 import hashlib
 import sys
 from collections import defaultdict
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from orchestration import settings
 from orchestration.ingest.mapping import ClientMapping, MappingError, load_mapping
@@ -103,6 +103,14 @@ def validate(company_id: str, file: Path, *, clients_dir: Path, rows: int = 10, 
     specs, within = find_specs(mapping, file, dataset, entry)
     say(f"mapping      {mapping_file}  (version {mapping.version})")
     say(f"file         {file}  ({file.stat().st_size:,} bytes; seen as {within!r})")
+    if mapping.is_completion_marker(within):
+        say("MARKER       a completion marker (completion_marker in the mapping): it tells ingest that its data "
+            "file is complete and is never ingested or rejected itself")
+        return EXIT_LANDS
+    for marker in mapping.completion_markers_for(within):
+        present = (file.parent / PurePosixPath(marker).relative_to(PurePosixPath(within).parent)).is_file()
+        say(f"marker       ingest takes this file once {marker} exists beside it "
+            + ("(it does)" if present else "(not there yet: the file would wait, `waiting_for_marker`)"))
     if not specs:
         say(f"QUARANTINED  unmapped_file: the file matches none of the dataset globs: "
             f"{', '.join(s.files for s in mapping.datasets)}")

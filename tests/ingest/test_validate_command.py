@@ -58,3 +58,18 @@ def test_broken_mapping(world: World):
     result = validate(world, "ACME", str(world.landing / "ACME/sensors/wide_good.csv"))
     assert result.returncode == 2
     assert "MAPPING ERROR" in result.stdout and "unknown unit 'PSI'" in result.stdout
+
+
+def test_validate_says_when_a_file_waits_for_its_completion_marker(world: World):
+    mapping = world.clients / "mappings" / "ACME.yaml"
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("\ndatasets:", '\ncompletion_marker: "{name}.done"'
+                                                                   "\ndatasets:", 1), encoding="utf-8")
+    data = world.landing / "ACME/sensors/wide_good.csv"
+    waiting = validate(world, "ACME", str(data))
+    assert waiting.returncode == 0, waiting.stdout + waiting.stderr
+    assert "once sensors/wide_good.csv.done exists beside it (not there yet" in waiting.stdout
+    marker = data.with_name(data.name + ".done")
+    marker.write_bytes(b"")
+    assert "(it does)" in validate(world, "ACME", str(data)).stdout
+    on_marker = validate(world, "ACME", str(marker))
+    assert on_marker.returncode == 0 and "MARKER       a completion marker" in on_marker.stdout
