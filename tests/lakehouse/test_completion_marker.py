@@ -154,3 +154,22 @@ def test_slow_upload_is_taken_only_after_its_marker_and_lands_as_a_clean_run(lak
     ledger = table_rows(lake, LOG_TABLE)
     assert Counter((r["source_file"], r["source_hash"], r["status"]) for r in ledger) == clean_ledger
     assert not [r for r in table_rows(lake, REJECTIONS_TABLE) if r["source_file"].endswith(".done")]
+
+
+def test_landing_sensor_requests_the_ingest_when_the_marker_arrives(lake, tmp_path):
+    """Without its marker a settled file changes no fingerprint: no run is requested for it; the
+    marker's arrival requests one."""
+    import dagster as dg
+
+    from orchestration.resources import LakeResource
+    from orchestration.sensors import landing_sensor
+
+    mapping_file = marker_mapping(tmp_path)
+    shutil.copy(CLIENTS / "registry.yaml", mapping_file.parent.parent / "registry.yaml")
+    resources = {"lake": LakeResource(root=str(lake), clients_dir=str(mapping_file.parent.parent))}
+    with dg.instance_for_test() as instance:
+        first = landing_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert COMPANY not in {r.partition_key for r in first.run_requests}
+        drop_marker(company_files(lake)[0])
+        second = landing_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources))
+        assert COMPANY in {r.partition_key for r in second.run_requests}
