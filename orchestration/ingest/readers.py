@@ -532,11 +532,21 @@ def _transcode(raw: bytes, encoding: str, rel: str) -> bytes:
 # ---------------------------------------------------------------- XLSX
 
 
-def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None) -> RawFile:
+@dataclass(frozen=True)
+class LoadedSheet:
+    """One sheet of a workbook as cells (rows from A1), loaded once for every entry that reads it."""
+
+    name: str
+    rows: list  # rows[i] is sheet row i + 1, from column A
+    extent: "SheetExtent | None"
+
+
+def load_sheet(source: Path | bytes, spec: DatasetSpec, *, relative_path: str) -> LoadedSheet:
+    """The sheet `spec` reads, after every bound on the workbook and the sheet was checked."""
     from python_calamine import CalamineWorkbook
 
     rel = relative_path
-    raw = source_bytes(path)
+    raw = source_bytes(source)
     if not raw:
         raise FileRejected("empty_file", f"{rel}: the file is empty", rel)
     limits = input_limits()
@@ -563,6 +573,18 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
         raise
     except Exception as error:  # calamine raises its own errors for zip/xml problems
         raise FileRejected("unreadable_xlsx", f"{rel}: cannot be read as XLSX: {error}", rel) from None
+    return LoadedSheet(spec.sheet or names[0], rows, extent)
+
+
+def read_xlsx(path: Path | bytes, spec: DatasetSpec, *, relative_path: str, wanted: set[str] | None = None,
+              loaded: LoadedSheet | None = None) -> RawFile:
+    """`loaded`: the sheet already loaded (several entries over one workbook load it once)."""
+    rel = relative_path
+    raw = source_bytes(path)
+    limits = input_limits()
+    if loaded is None:
+        loaded = load_sheet(raw, spec, relative_path=rel)
+    rows, extent, sheet_name = loaded.rows, loaded.extent, loaded.name
     if not any(_filled(v) for row in rows for v in row):
         raise FileRejected("empty_file", f"{rel}: the sheet is empty", rel)
     if len(rows) < spec.header_row or not any(_filled(v) for v in rows[spec.header_row - 1]):
@@ -585,7 +607,7 @@ def read_xlsx(path: Path, spec: DatasetSpec, *, relative_path: str, wanted: set[
     source_rows = pa.array([n for n, _ in data], pa.int64())
     rejections = []
     formula_rows = {} if extent is not None and not extent.has_formulas else _formula_cells_without_value(
-        raw, spec.sheet or names[0], {index for index, name in enumerate(header) if wanted is None or name in wanted})
+        raw, sheet_name, {index for index, name in enumerate(header) if wanted is None or name in wanted})
     if formula_rows:
         keep = np.array([number not in formula_rows for number, _ in data], dtype=bool)
         rejections = [Rejection("formula_without_value", f"row {number}, column {header[column]!r}: a formula "

@@ -31,7 +31,7 @@ from orchestration.ingest.mapping import (
     Source,
     load_vocabulary,
 )
-from orchestration.ingest.readers import RawFile, bool_array, int64_array, read_file
+from orchestration.ingest.readers import RawFile, bool_array, int64_array, load_sheet, read_file, read_xlsx
 from orchestration.ingest.rejections import FileRejected, Rejection
 from orchestration.ingest.timestamps import as_text, blank_to_null, parse_timestamps
 
@@ -117,19 +117,29 @@ def parse_file(path: Path | bytes, spec: DatasetSpec, mapping: ClientMapping, *,
 def parse_entries(data: bytes, specs: list[DatasetSpec], mapping: ClientMapping, *, relative_path: str,
                   now: dt.datetime | None = None) -> list[ParsedFile | FileRejected]:
     """Every entry's parse of one file (in the order of `specs`), the bytes read and split once for
-    all CSV entries that read them alike (encoding, delimiter, header row): a per-shot export feeding
-    readings, inspections, events and lots is parsed once, not four times. Each entry's result is
+    all CSV entries that read them alike (encoding, delimiter, header row), and a workbook's sheet
+    loaded once for the XLSX entries that read it: a per-shot export feeding readings, inspections,
+    events and lots is parsed once, not four times. Each entry's result is
     the one `parse_file` gives it alone; a file the shared read refuses is read per entry again, so
     each entry keeps its own reason."""
     results: dict[str, ParsedFile | FileRejected] = {}
     groups: dict[tuple, list[DatasetSpec]] = {}
     for spec in specs:
-        groups.setdefault((spec.format, spec.encoding, spec.delimiter, spec.header_row), []).append(spec)
+        groups.setdefault((spec.format, spec.encoding, spec.delimiter, spec.header_row, spec.sheet), []).append(spec)
     for (fmt, *_), group in groups.items():
-        shared = _shared_csv_read(data, group, relative_path) if fmt == "csv" and len(group) > 1 else None
-        for spec in group:
-            raw = shared.for_columns(set(spec.used_columns())) if shared is not None else None
+        shared = sheet = None
+        if len(group) > 1 and fmt == "csv":
+            shared = _shared_csv_read(data, group, relative_path)
+        elif len(group) > 1:
             try:
+                sheet = load_sheet(data, group[0], relative_path=relative_path)
+            except FileRejected:
+                pass  # each entry gets the reason by itself
+        for spec in group:
+            try:
+                raw = (shared.for_columns(set(spec.used_columns())) if shared is not None else
+                       read_xlsx(data, spec, relative_path=relative_path, wanted=set(spec.used_columns()),
+                                 loaded=sheet) if sheet is not None else None)
                 results[spec.name] = parse_file(data, spec, mapping, relative_path=relative_path, now=now, raw=raw)
             except FileRejected as rejected:
                 results[spec.name] = rejected

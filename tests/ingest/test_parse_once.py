@@ -85,3 +85,36 @@ def test_ingest_reads_a_four_entry_export_once(tmp_path, count_csv_reads):
     for entry in ("kamp_shots", "kamp_results", "kamp_states", "kamp_lots"):
         assert log[entry]["source_rows"] == len(lake.exports[0].rows)
         assert log[entry]["rows_landed"] + log[entry]["rows_rejected"] == log[entry]["source_rows"]
+
+
+def test_a_workbook_sheet_is_loaded_once_for_all_its_entries(tmp_path, monkeypatch):
+    """The KAMP table as an XLSX export: the sheet is loaded once, every entry gets what it gets alone."""
+    from ingest_fixtures import write_xlsx
+
+    from orchestration.ingest import standardise
+
+    export = kamp_die_casting(shots=300)
+    export.mapping = export.mapping.replace('"kamp/*.csv"', '"kamp/*.xlsx"')
+    lake = Lake(tmp_path, [export])
+    path = lake.landing / export.relative.replace(".csv", ".xlsx")
+    write_xlsx(path, "Sheet1", export.header, [[row[c] for c in export.header] for row in export.rows])
+    mapping = load_mapping(lake.mapping_file)
+    rel = path.relative_to(lake.landing).as_posix()
+    specs = mapping.datasets_for(rel.split("/", 1)[1])
+    assert len(specs) == 4 and {s.format for s in specs} == {"xlsx"}
+    data = path.read_bytes()
+    expected = [summary(alone(data, spec, mapping, rel)) for spec in specs]
+
+    loads: list[str] = []
+    original = readers.load_sheet
+
+    def counting(*args, **kwargs):
+        loads.append(kwargs.get("relative_path", ""))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(readers, "load_sheet", counting)
+    monkeypatch.setattr(standardise, "load_sheet", counting)
+    shared = [summary(r) for r in parse_entries(data, specs, mapping, relative_path=rel, now=NOW)]
+    assert loads == [rel]
+    assert shared == expected
+    assert all(not isinstance(r, tuple) or r[0] != "rejected" for r in shared)
