@@ -18,6 +18,15 @@ from orchestration.ml.training import SPLIT, TrainingResult, labelled_units, new
 from orchestration.ml.training_sets import TrainingSet, load_training_set, save_training_set
 
 
+# Typed even when a company has no fitted model (all None): the first company written must not
+# make ml.model_results' metric columns text for everyone after it.
+RESULT_TYPES = {**{c: "float64" for c in ("pr_auc", "pr_auc_low", "pr_auc_high", "roc_auc", "roc_auc_low",
+                                          "roc_auc_high", "baseline_pr_auc", "baseline_roc_auc", "threshold",
+                                          "precision", "recall", "f1")},
+                **{c: "Int64" for c in ("units", "defects", "train_units", "validation_units", "test_units",
+                                        "test_defects", "tp", "fp", "fn", "tn")}}
+
+
 @dataclass
 class Development:
     result: TrainingResult
@@ -51,7 +60,7 @@ class Development:
             "reason_en": v.reason_en,
             "top_features": json.dumps(r.importance, ensure_ascii=False),
             "feature_columns": json.dumps(r.columns, ensure_ascii=False),
-        }])
+        }]).astype(RESULT_TYPES)
 
 
 def warehouse_version(con: duckdb.DuckDBPyConnection) -> dict:

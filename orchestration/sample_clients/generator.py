@@ -18,6 +18,7 @@ import pyarrow as pa
 import yaml
 
 from orchestration.sample_clients.exports import format_times, is_korean, split_format, title_lines, write_export
+from orchestration.sample_clients.shot_export import per_shot_entries, write_shot_company
 from orchestration.sample_clients.plant import Plant, build_plant, sensor_series, stable_hash, tag_dictionary
 
 SAMPLE_START = date(2026, 11, 2)
@@ -105,6 +106,14 @@ def generate_sample(landing_root: Path, *, seed: int = 42, start: date = SAMPLE_
         "period": period, "label_pattern": label_pattern, "companies": sorted(wanted)})
     for entry, mapping in clients:
         if entry["company_id"] not in wanted:
+            continue
+        if per_shot_entries(mapping):  # a per-shot die caster: one row per shot, not lots
+            files, summary = write_shot_company(
+                landing_root, entry["company_id"], mapping, seed=seed, start=start, days=days,
+                label_pattern=label_pattern and entry["company_id"] not in NO_PATTERN_COMPANIES,
+                company_seed=stable_hash(entry["company_id"]), sampling_seconds=sampling_seconds)
+            manifest.files.extend(files)
+            manifest.companies[entry["company_id"]] = summary
             continue
         company = _CompanySample(landing_root, entry, mapping, seed=seed, start=start, days=days,
                                  sampling_seconds=sampling_seconds, period=period, label_pattern=label_pattern,

@@ -23,6 +23,7 @@ import yaml
 
 from orchestration.lakehouse.registry import REGIONS, load_registry
 from orchestration.sample_clients.generator import NO_PATTERN_COMPANIES
+from orchestration.sample_clients.shot_export import per_shot_entries
 from orchestration.sample_clients import PlantedDefect, generate_sample, write_sensor_export
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ DATASETS = {"sensor_readings", "production_lots", "quality_inspections", "equipm
 
 # ---------------------------------------------------------------------------- independent readers
 @functools.lru_cache(maxsize=1)
-def mappings() -> dict[str, dict]:
+def all_mappings() -> dict[str, dict]:
     out = {}
     for path in sorted((CLIENTS / "mappings").glob("*.yaml")):
         mapping = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -42,8 +43,13 @@ def mappings() -> dict[str, dict]:
     return out
 
 
+def mappings() -> dict[str, dict]:
+    """The lot-style clients this file checks (the per-shot die caster: test_shot_company.py)."""
+    return {c: m for c, m in all_mappings().items() if per_shot_entries(m) is None}
+
+
 def spec_of(company: str, dataset: str) -> dict:
-    return next(s for s in mappings()[company]["datasets"] if s["dataset"] == dataset)
+    return next(s for s in all_mappings()[company]["datasets"] if s["dataset"] == dataset)
 
 
 def read_export(path: Path, spec: dict) -> pd.DataFrame:
@@ -170,7 +176,8 @@ def test_registry_and_mappings_cover_the_programme():
     assert all(re.fullmatch(r"(CJ|CH|JC|ES)-[A-Z]{3}-\d{2}", c.company_id) for c in registry)
     assert all(re.search(r"[\uac00-\ud7a3]", c.name_ko) and c.name_en.isascii() for c in registry)
     assert {c.cohort_year for c in registry} == {2025, 2026}
-    assert set(mappings()) == {c.company_id for c in registry}
+    assert set(all_mappings()) == {c.company_id for c in registry}
+    assert set(all_mappings()) - set(mappings()) == {"JC-DCS-03"}  # the per-shot client
 
 
 def test_every_mapping_uses_seed_codes_and_one_star_globs():
@@ -325,7 +332,7 @@ def test_inspections_reference_lots_that_exist_and_lots_are_two_to_six_hours(cle
 
 def test_manifest_counts_equal_counts_taken_from_the_files(clean):
     landing, manifest = clean
-    assert set(manifest["companies"]) == set(mappings())
+    assert set(manifest["companies"]) == set(all_mappings())
     for company in mappings():
         assert manifest["companies"][company]["counts"] == counts_from_files(landing, company), company
     for entry in manifest["files"]:
