@@ -143,10 +143,44 @@ def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
 
 
 @dg.asset(
+    key=["ml", "equipment_anomalies"],
+    group_name=GROUP,
+    partitions_def=company_partitions,
+    deps=[get_asset_key_for_model([warehouse_models], "equipment_hourly_features")],
+    pool="warehouse",
+    kinds={"python", "scikit-learn"},
+    description="Anomaly detection per equipment and hour (이상 탐지, no labels needed): an Isolation Forest over "
+    "the company's sensor-hours (features.equipment_hourly_features: z-score vs the previous 24 h, change per hour, "
+    "spread, reading count), every sensor-hour scored, the most unusual 1 % flagged (ml.equipment_anomalies).",
+)
+def equipment_anomalies(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    from orchestration.ml.anomaly import hourly_frame, score_anomalies  # scikit-learn: see defect_model
+
+    company = context.partition_key
+    con = warehouse.file.connect_read_only()
+    try:
+        scored = score_anomalies(hourly_frame(con, company))
+    finally:
+        con.close()
+    written = store.write_company_results(warehouse.file, company, replace={"equipment_anomalies": scored})
+    flagged = scored[scored["is_anomaly"]] if len(scored) else scored
+    top = flagged.sort_values("anomaly_score", ascending=False).head(10) if len(flagged) else flagged
+    return dg.MaterializeResult(metadata={
+        "company": company, "sensor_hours": len(scored), "dagster/row_count": len(scored),
+        "anomalous_hours": len(flagged), "warehouse_table": "ml.equipment_anomalies",
+        "warehouse_snapshot_id": written if written is not None else -1,
+        "most_unusual": dg.MetadataValue.md(
+            "| 설비 | 센서 | 시각 (UTC) | 점수 |\n|---|---|---|---|\n" + "".join(
+                f"| {r.equipment_id} | {r.sensor_id} | {r.hour_utc} | {r.anomaly_score:.3f} |\n"
+                for r in top.itertuples())) if len(top) else "none",
+    })
+
+
+@dg.asset(
     key=["reports", "ai_demonstration"],
     group_name=GROUP,
     partitions_def=company_partitions,
-    deps=[dg.AssetKey(["ml", "unit_scores"])],
+    deps=[dg.AssetKey(["ml", "unit_scores"]), dg.AssetKey(["ml", "equipment_anomalies"])],
     kinds={"html", "plotly"},
     description="The company's AI demonstration report (AI 솔루션 실증 보고서), offline HTML in Korean first: "
     "lake/reports/ai/<company_id>.html.",

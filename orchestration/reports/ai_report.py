@@ -126,6 +126,28 @@ def _psi_chart(psi: pd.DataFrame, limit: float) -> go.Figure:
     return fig
 
 
+def _anomaly_chart(anomalies: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    hours = pd.to_datetime(anomalies.hour_utc, utc=True).dt.tz_convert("Asia/Seoul")
+    usual = ~anomalies.is_anomaly.astype(bool)
+    fig.add_scatter(x=hours[usual], y=anomalies.anomaly_score[usual], mode="markers", name="정상 (usual)",
+                    marker={"color": "#9fb3c8", "size": 4})
+    fig.add_scatter(x=hours[~usual], y=anomalies.anomaly_score[~usual], mode="markers", name="이상 (flagged)",
+                    marker={"color": "#e12d39", "size": 8}, text=anomalies.sensor_id[~usual])
+    fig.update_layout(title="설비·센서 시간별 이상 점수 (anomaly score per sensor-hour, KST)", height=340)
+    return fig
+
+
+def _anomaly_summary(anomalies: pd.DataFrame) -> dict | None:
+    if not len(anomalies):
+        return None
+    flagged = anomalies[anomalies.is_anomaly.astype(bool)].sort_values("anomaly_score", ascending=False).head(8)
+    top = flagged.assign(hour_kst=pd.to_datetime(flagged.hour_utc, utc=True).dt.tz_convert("Asia/Seoul")
+                         .dt.strftime("%Y-%m-%d %H:00"))
+    return {"hours": len(anomalies), "flagged": int(anomalies.is_anomaly.astype(bool).sum()),
+            "top": top.to_dict("records")}
+
+
 def render_ai_report(con: duckdb.DuckDBPyConnection, company_id: str, out_path: Path) -> Path:
     """Write the company's demonstration report from the warehouse (`ml.*`, `features.*`)."""
     from orchestration.ml.drift import PSI_DRIFT
@@ -155,6 +177,9 @@ def render_ai_report(con: duckdb.DuckDBPyConnection, company_id: str, out_path: 
         charts.append(_onsite_chart(daily.sort_values("date_kst")))
     if len(psi):
         charts.append(_psi_chart(psi, PSI_DRIFT))
+    anomalies = store.read_table(con, "equipment_anomalies", company_id)
+    if len(anomalies):
+        charts.append(_anomaly_chart(anomalies))
     out_path = Path(out_path)
     chart_divs = [chart_html(fig) for fig in charts]
     confusion = plain_confusion(int(row.tp), int(row.fp), int(row.fn), int(row.tn), unit_word) \
@@ -171,6 +196,7 @@ def render_ai_report(con: duckdb.DuckDBPyConnection, company_id: str, out_path: 
         units=len(units), labelled=int(units.labelled.sum()) if len(units) else 0,
         defects=int(units.defect.sum()) if len(units) else 0, confusion=confusion, onsite=onsite,
         flags=flags.to_dict("records") if len(flags) else [], charts=chart_divs,
+        anomalies=_anomaly_summary(anomalies),
         plotly_script=plotly_script_tag(out_path, out_path.parent.parent),
         input_version=json.loads(row.input_version) if row is not None else None,
         top=[(_feature_label(n), v) for n, v in json.loads(row.top_features or "[]")[:5]] if row is not None else [],

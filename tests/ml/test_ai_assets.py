@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.assets.ml import ai_demonstration_report, defect_model, unit_scores
+from orchestration.assets.ml import ai_demonstration_report, defect_model, equipment_anomalies, unit_scores
 from orchestration.ml.features import build_feature_tables
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource, WarehouseResource
@@ -61,7 +61,7 @@ def demonstrated(tmp_path_factory):
             "first_scoring": run([unit_scores], learnable.company_id)}
     publish(warehouse, learnable, noise)  # 600 more lots landed, with their inspections
     runs["scoring"] = run([unit_scores], learnable.company_id)
-    runs["again"] = run([unit_scores, ai_demonstration_report], learnable.company_id)
+    runs["again"] = run([unit_scores, equipment_anomalies, ai_demonstration_report], learnable.company_id)
     return {"root": root, "warehouse": warehouse, "learnable": learnable, "noise": noise, "cut": cut, **runs}
 
 
@@ -113,7 +113,11 @@ def test_report_of_a_demonstrated_company(demonstrated):
     assert path.stat().st_size < 1_000_000  # not 4.6 MB of plotly.js inside every page
     assert 'data-demonstrable="true"' in html and "실증 가능" in html
     assert re.search(r"100 LOT 중 불량 [0-9.]+건 중 [0-9.]+건 탐지, 오탐 [0-9.]+건", html)
-    assert html.count("Plotly.newPlot") >= 5
+    assert html.count("Plotly.newPlot") >= 6
+    # equipment anomaly detection: every sensor-hour scored, the most unusual listed in the report
+    anomalies = metadata_of(demonstrated["again"], "ml__equipment_anomalies")
+    assert anomalies["sensor_hours"] > 1000 and 0 < anomalies["anomalous_hours"] <= 0.02 * anomalies["sensor_hours"]
+    assert f"{anomalies['anomalous_hours']}개를 이상으로 표시" in html and 'id="anomalies"' in html
 
 
 def test_company_without_a_pattern_says_it_is_not_demonstrable(demonstrated):
