@@ -17,7 +17,7 @@ from orchestration.lakehouse.landing_to_bronze import ingest_landing
 from orchestration.sample_clients import generate_sample
 from orchestration.settings import clients_dir
 from orchestration.warehouse.build import build_warehouse
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.ducklake import Warehouse
 
 COMPANIES = 20
 START = date(2026, 10, 1)
@@ -57,7 +57,7 @@ def run(*, quick: bool, workdir: Path) -> dict:
     clients = workdir / "clients"
     companies = twenty_clients(clients)
     lake = workdir / "lake"
-    warehouse = WarehouseFile(lake / "warehouse" / "manufacturing.duckdb")
+    warehouse = Warehouse.in_folder(lake / "warehouse")
 
     started = time.perf_counter()
     generate_sample(lake / "landing", seed=3, start=START, days=days, sampling_seconds=sampling,
@@ -75,8 +75,8 @@ def run(*, quick: bool, workdir: Path) -> dict:
     incremental_s = time.perf_counter() - started
     incremental_counts = _fact_counts(warehouse)
 
-    # Full rebuild of the same history: a new warehouse file, every row handed over, every model rebuilt.
-    full = WarehouseFile(lake / "warehouse_full" / "manufacturing.duckdb")
+    # Full rebuild of the same history: a new warehouse, every bronze row read, every model rebuilt.
+    full = Warehouse.in_folder(lake / "warehouse_full")
     started = time.perf_counter()
     build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
     full_s = time.perf_counter() - started
@@ -97,7 +97,7 @@ def run(*, quick: bool, workdir: Path) -> dict:
     }
 
 
-def _fact_counts(warehouse: WarehouseFile) -> dict[str, int]:
+def _fact_counts(warehouse: Warehouse) -> dict[str, int]:
     con = warehouse.connect_read_only()
     try:
         return {t: con.execute(f"select count(*) from {t}").fetchall()[0][0]

@@ -84,9 +84,10 @@ def plant_quarantined_export(landing: Path, companies: list[str]) -> str | None:
 @contextlib.contextmanager
 def demo_environment(root: Path):
     """Point every setting at the demo lake for the duration of the demo, then restore them."""
-    names = ("LAKE_ROOT", "WAREHOUSE_PATH", "DAGSTER_HOME", "LANDING_SETTLE_SECONDS")
+    names = ("LAKE_ROOT", "WAREHOUSE_CATALOG", "WAREHOUSE_DATA_PATH", "DAGSTER_HOME", "LANDING_SETTLE_SECONDS")
     saved = {name: os.environ.get(name) for name in names}
-    os.environ.update(LAKE_ROOT=str(root), WAREHOUSE_PATH=str(root / "warehouse" / "manufacturing.duckdb"),
+    os.environ.update(LAKE_ROOT=str(root), WAREHOUSE_CATALOG=f"sqlite:{root / 'warehouse' / 'catalog.sqlite'}",
+                      WAREHOUSE_DATA_PATH=f"{root / 'warehouse' / 'data'}/",
                       DAGSTER_HOME=str(root / "dagster_home"))
     # The demo wrote and closed its files itself: no need to wait for them to settle.
     os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
@@ -306,11 +307,7 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
         echo(f"[3/5] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
         return outcome
     echo(f"[3/5] built the warehouse and features ({time.monotonic() - started:.1f}s)")
-    from orchestration.warehouse.isolation import held_in_latest_build
-
-    held = held_in_latest_build(settings.warehouse_path())
-    if held:
-        echo(f"      {held}")
+    # (naming companies held back by the build returns with isolation on the DuckLake: i13a note)
 
     started = time.monotonic()
     with progress() as bar:
@@ -392,13 +389,13 @@ def company_table(outcome: PipelineOutcome) -> str:
 
 def where_to_look(outcome: PipelineOutcome) -> str:
     lake = Path(outcome.lake)
-    warehouse = lake / "warehouse" / "manufacturing.duckdb"
+    catalog, data_path = lake / "warehouse" / "catalog.sqlite", lake / "warehouse" / "data"
     lines = [
         "",
         "Done. Where to look next (the demo's own lake; client data stays in $LAKE_ROOT):",
         f"  Bronze Delta tables      {lake / 'bronze'}",
         f"  Quarantined input        {lake / 'quarantine'}  (reasons: bronze table ingest_rejections)",
-        f"  Warehouse (DuckDB)       {warehouse}",
+        f"  Warehouse (DuckLake)     catalog {catalog}, data files {data_path}/",
         f"  ML features (Delta)      {lake / 'gold' / 'lot_sensor_features'}",
         f"  KPI dashboard            {lake / 'reports' / 'kpi' / 'index.html'}",
         f"  KPI workbook (XLSX)      {lake / 'reports' / 'kpi'}/제조AI센터_성과지표_<year>Q<n>.xlsx",
@@ -417,9 +414,9 @@ def where_to_look(outcome: PipelineOutcome) -> str:
         f"  LAKE_ROOT={lake} DAGSTER_HOME={outcome.dagster_home} uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000",
         "  then browse http://127.0.0.1:3000",
         "",
-        "Query the warehouse (read-only; safe while a rebuild runs):",
-        f"  uv run python -c \"import duckdb; print(duckdb.connect('{warehouse}', read_only=True)"
-        ".sql('select * from kpi.company_defect_rate'))\"",
+        "Query the warehouse (read-only, the published snapshot; safe while a rebuild runs):",
+        f"  LAKE_ROOT={lake} uv run python -m orchestration.warehouse query \"select * from kpi.company_defect_rate\"",
+        f"  LAKE_ROOT={lake} uv run python -m orchestration.warehouse shell   # a session with the warehouse attached",
         "",
         "Onboard a real client (its own lake, untouched by the demo): see README.md, 'Onboard a client'.",
     ]

@@ -1,17 +1,20 @@
-"""Dagster resources: the lake (landing, bronze, quarantine, reports) and the warehouse file."""
+"""Dagster resources: the lake (landing, bronze, quarantine, reports) and the warehouse DuckLake."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from pydantic import Field
 
 from orchestration import settings
 from orchestration.lakehouse.bronze import BronzeLake
 from orchestration.lakehouse import storage
 from orchestration.lakehouse.storage import Location, as_location, is_remote
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.ducklake import Warehouse, WriteTransaction
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -66,11 +69,30 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The published DuckDB warehouse (env `WAREHOUSE_PATH`). Writers build a copy and publish it
-    atomically; readers only ever open the published file read-only."""
+    """The warehouse DuckLake: its catalog (env `WAREHOUSE_CATALOG`, default a SQLite file
+    `lake/warehouse/catalog.sqlite`; `postgres:...` in production) and its data files (env
+    `WAREHOUSE_DATA_PATH`, default `lake/warehouse/data/`; an `s3://` URI in production).
 
-    path: str = Field(default_factory=lambda: str(settings.warehouse_path()))
+    Readers: `connect_read_only(snapshot=None)`, the published warehouse (or one snapshot).
+    Writers: `with warehouse.transaction("who") as tx: tx.con.execute(...)`; `tx.snapshot_id`
+    after the block is the snapshot it committed (record it as metadata)."""
+
+    catalog: str = Field(default_factory=settings.warehouse_catalog)
+    data_path: str = Field(default_factory=settings.warehouse_data_path)
 
     @property
-    def file(self) -> WarehouseFile:
-        return WarehouseFile(Path(self.path))
+    def lake(self) -> Warehouse:
+        return Warehouse(catalog=self.catalog, data_path=self.data_path)
+
+    @property
+    def file(self) -> Warehouse:
+        """The same as `lake` (the name of the days of a single DuckDB file; readers keep working)."""
+        return self.lake
+
+    def connect_read_only(self, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+        return self.lake.connect_read_only(snapshot)
+
+    @contextmanager
+    def transaction(self, writer: str) -> Iterator[WriteTransaction]:
+        with self.lake.transaction(writer) as tx:
+            yield tx

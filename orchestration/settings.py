@@ -37,8 +37,30 @@ def bronze_uri() -> str | None:
     return value if "://" in value else str(Path(value).expanduser().resolve())
 
 
-def warehouse_path() -> Path:
-    return _path_from_env("WAREHOUSE_PATH", lake_root() / "warehouse" / "manufacturing.duckdb")
+def warehouse_catalog() -> str:
+    """The warehouse DuckLake's catalog (env `WAREHOUSE_CATALOG`): a SQLite file by default
+    (`sqlite:<path>` or a bare path), `postgres:<libpq connection string>` in production."""
+    value = os.environ.get("WAREHOUSE_CATALOG")
+    if not value:
+        return f"sqlite:{lake_root() / 'warehouse' / 'catalog.sqlite'}"
+    kind, sep, rest = value.partition(":")
+    if sep and kind in ("sqlite", "postgres", "duckdb", "mysql"):
+        return f"{kind}:{Path(rest).expanduser().resolve()}" if kind in ("sqlite", "duckdb") else value
+    return f"sqlite:{Path(value).expanduser().resolve()}"
+
+
+def warehouse_data_path() -> str:
+    """Where the warehouse DuckLake writes its Parquet files (env `WAREHOUSE_DATA_PATH`): a folder,
+    or an object-store URI such as `s3://bucket/warehouse/`. Default: `data/` beside a SQLite
+    catalog, else `$LAKE_ROOT/warehouse/data/`."""
+    value = os.environ.get("WAREHOUSE_DATA_PATH")
+    if not value:
+        kind, _, rest = warehouse_catalog().partition(":")
+        folder = Path(rest).parent if kind in ("sqlite", "duckdb") else lake_root() / "warehouse"
+        return f"{folder / 'data'}/"
+    if "://" in value:
+        return value if value.endswith("/") else value + "/"
+    return f"{Path(value).expanduser().resolve()}/"
 
 
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"

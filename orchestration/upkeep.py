@@ -1,10 +1,12 @@
-"""Weekly upkeep of the bronze Delta tables (compaction and vacuum), as a job operators can also
-launch by hand from the UI."""
+"""Weekly upkeep, as a job operators can also launch by hand from the UI: the bronze Delta tables
+(compaction and vacuum) and the warehouse DuckLake (file merging, snapshot expiry, cleanup; a
+pinned snapshot - a training set's, a report's - is never expired)."""
 
 import dagster as dg
 
 from orchestration.lakehouse.maintenance import upkeep_bronze
-from orchestration.resources import LakeResource
+from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.snapshots import RETENTION_DAYS, upkeep_warehouse
 
 
 @dg.op(description="Compact every bronze Delta table's small files and vacuum files older than the retention.")
@@ -24,10 +26,31 @@ def compact_bronze_tables(context: dg.OpExecutionContext, lake: LakeResource) ->
     })
 
 
-@dg.job(description="Compact and vacuum the bronze Delta tables (the data stays the same; readers get fewer, "
-        "larger files).")
+@dg.op(pool="warehouse", description=f"Merge the warehouse DuckLake's small files, expire snapshots older than "
+       f"{RETENTION_DAYS} days that no training set or report pinned, and delete the files nothing needs any more.")
+def upkeep_warehouse_lake(context: dg.OpExecutionContext, warehouse: WarehouseResource) -> None:
+    if not warehouse.lake.exists():
+        context.log.info("no warehouse yet: nothing to upkeep")
+        return
+    done = upkeep_warehouse(warehouse.lake)
+    context.log.info(f"warehouse: {done.snapshots_expired} of {done.snapshots_before} snapshot(s) expired "
+                     f"({done.snapshots_pinned} pinned), {done.files_merged} file(s) merged away, "
+                     f"{done.files_deleted} deleted")
+    context.add_output_metadata({
+        "snapshots_before": done.snapshots_before,
+        "snapshots_expired": done.snapshots_expired,
+        "snapshots_pinned": done.snapshots_pinned,
+        "files_merged": done.files_merged,
+        "files_deleted": done.files_deleted,
+        "warehouse_snapshot_id": done.published_snapshot if done.published_snapshot is not None else -1,
+    })
+
+
+@dg.job(description="Weekly upkeep: compact and vacuum the bronze Delta tables, merge the warehouse DuckLake's "
+        "files and expire its old unpinned snapshots (the data stays the same; readers get fewer, larger files).")
 def bronze_upkeep_job():
     compact_bronze_tables()
+    upkeep_warehouse_lake()
 
 
 weekly_bronze_upkeep_schedule = dg.ScheduleDefinition(

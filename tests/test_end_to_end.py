@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from orchestration.lakehouse.registry import load_registry
+from orchestration.warehouse.ducklake import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENTS = REPO / "clients"
@@ -71,6 +72,8 @@ def pipeline_run(tmp_path_factory, small_sample):
     (lake / DEMO_MARKER).touch()  # the demo runs only in a demo lake
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DEMO_LAKE_ROOT", str(lake))
+        env.delenv("WAREHOUSE_CATALOG", raising=False)
+        env.delenv("WAREHOUSE_DATA_PATH", raising=False)
 
         outcome = run_pipeline()
         yield lake, outcome, where_to_look(outcome)
@@ -79,7 +82,7 @@ def pipeline_run(tmp_path_factory, small_sample):
 def test_kpis_equal_counts_taken_from_the_landing_files(pipeline_run):
     lake, _, _ = pipeline_run
     expected = expected_counts(lake / "landing")
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
 
     registry = load_registry(CLIENTS / "registry.yaml")
     by_region_industry = collections.Counter((c.region, c.industry) for c in registry)
@@ -103,7 +106,7 @@ def test_kpis_equal_counts_taken_from_the_landing_files(pipeline_run):
 
 def test_every_warehouse_object_answers_a_fresh_connection(pipeline_run):
     lake, _, _ = pipeline_run
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
     objects = con.execute(
         "select table_schema, table_name, table_type from information_schema.tables "
         "where table_catalog = current_database()"
@@ -121,9 +124,9 @@ def test_every_warehouse_object_answers_a_fresh_connection(pipeline_run):
 
 def test_lineage_and_outputs_are_where_the_summary_says(pipeline_run):
     lake, outcome, summary = pipeline_run
-    assert str(lake / "warehouse" / "manufacturing.duckdb") in summary
+    assert str(lake / "warehouse" / "catalog.sqlite") in summary
     assert (lake / "reports" / "kpi" / "index.html").read_text(encoding="utf-8").count("참여기업") >= 1
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
     features = con.execute("select count(*), count(distinct lot_key) from features.lot_sensor_features").fetchall()[0]
     lots = con.execute("select count(*) from fct_production_lots").fetchall()[0][0]
     assert features[0] > 0 and 0 < features[1] <= lots

@@ -13,6 +13,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.pipeline import GENERATED, DemoLake, main
+from orchestration.warehouse.ducklake import Warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT_FILE = "CH-FOD-01/plc/haccp_20261130.csv"
@@ -21,7 +22,8 @@ CLIENT_BYTES = ("기록일시;설비번호;살균온도;유량(m3/h);충전압�
 
 
 def demo_env(lake: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DEMO_LAKE_ROOT", "WAREHOUSE_PATH", "DAGSTER_HOME")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DEMO_LAKE_ROOT", "WAREHOUSE_CATALOG", "WAREHOUSE_DATA_PATH", "DAGSTER_HOME")}
     env["LAKE_ROOT"] = str(lake)
     return env
 
@@ -69,7 +71,7 @@ def test_the_demo_command_leaves_every_file_it_did_not_generate_untouched(tmp_pa
     assert edited.relative_to(demo.landing).as_posix() not in DemoLake(lake / "demo").generated()
 
     # and the demo itself ran, in its own lake, quietly, ending with its own summary
-    con = duckdb.connect(str(lake / "demo" / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "demo" / "warehouse").connect_read_only()
     assert con.execute("select count(*) from fct_sensor_readings where company_id = 'CH-FOD-01'").fetchone()[0] > 0
     assert (lake / "demo" / "reports" / "quality" / "CH-FOD-01.html").is_file()
     assert not (lake / "demo" / "reports" / "quality" / "ES-FOD-01.html").exists()

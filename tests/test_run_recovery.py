@@ -69,7 +69,8 @@ def daemon_env(lake, tmp_path):
     home.mkdir()
     write_instance_config(home, poll_interval_seconds=2, free_slots_seconds=1)
     env = {**os.environ, "DAGSTER_HOME": str(home), "LAKE_ROOT": str(lake), "LANDING_SETTLE_SECONDS": "0"}
-    env.pop("WAREHOUSE_PATH", None)
+    env.pop("WAREHOUSE_CATALOG", None)
+    env.pop("WAREHOUSE_DATA_PATH", None)
     for sensor in ("landing_sensor", "automation_sensor"):  # only our run and its retry, please
         subprocess.run([str(BIN / "dagster"), "sensor", "stop", "-w", "workspace.yaml", sensor],
                        cwd=REPO, env=env, check=True, capture_output=True)

@@ -1,14 +1,28 @@
 {#-
-  Tests on the large incremental facts check the rows of the latest bronze hand-over only, so a
-  daily build costs about one day of testing, like the models themselves. Older rows were tested
-  when they arrived, and delete+insert on the unique key keeps keys unique across batches.
-  `--full-refresh` (and a first build, where every row is in the latest batch) tests everything.
+  Tests on the large incremental facts check the rows of the newest load only, so a daily build
+  costs about one day of testing, like the models themselves. Older rows were tested when they
+  arrived, and delete+insert on the unique key keeps keys unique across loads. For the facts the
+  newest load is their highest `_load_seq`; for stg_sensor_readings (tested before the batch
+  ledger moves on) it is the rows whose ingest batch is not in int_sensor_reading_batches yet.
+  `--full-refresh` (and a first build, where every row is new) tests everything.
   A test's own `where:` config still wins.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if not where and relation.identifier in var('tested_by_latest_batch', []) and not flags.FULL_REFRESH -%}
-        {%- set where = "_handover_seq = (select max(handover_seq) from bronze._handover_state)" -%}
+        {%- if relation.identifier == 'stg_sensor_readings' -%}
+            {%- set ledger = adapter.get_relation(database=target.database, schema='intermediate',
+                                                  identifier='int_sensor_reading_batches') -%}
+            {%- if ledger is not none -%}
+                {%- set where = "not exists (select 1 from " ~ ledger.include(database=false)
+                                ~ " as taken where taken.ingest_run_id = " ~ relation.include(database=false)
+                                ~ ".ingest_run_id and taken.source_hash = " ~ relation.include(database=false)
+                                ~ ".source_hash and taken.dataset_entry = " ~ relation.include(database=false)
+                                ~ ".dataset_entry)" -%}
+            {%- endif -%}
+        {%- else -%}
+            {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}

@@ -1,7 +1,8 @@
 {#-
-  Every build writes a private copy of the warehouse (`.<name>.build.duckdb`) that is then renamed
-  to the published file, so the DuckDB catalog name changes after the build. A view that named
-  the catalog would break after the rename: refs and sources therefore render as schema.table.
+  Refs and sources render without the catalog name: the warehouse DuckLake is attached under an
+  alias each session chooses (dbt's `warehouse`, an analyst's `lake`, a BI tool's own), and a view
+  that named the catalog would only work under the alias it was built with. DuckDB binds a view's
+  body in the view's own catalog, so schema.table is enough.
 -#}
 {% macro ref() %}
     {%- set relation = builtins.ref(*varargs, **kwargs) -%}

@@ -1,7 +1,6 @@
 """Stage 3a: ML features from the warehouse marts."""
 
 import dagster as dg
-import duckdb
 from dagster_dbt import get_asset_key_for_model
 from deltalake import write_deltalake
 
@@ -23,19 +22,15 @@ from orchestration.resources import LakeResource, WarehouseResource
 )
 def lot_sensor_features(context: dg.AssetExecutionContext, lake: LakeResource,
                         warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with warehouse.file.rebuild() as build:
-        con = duckdb.connect(str(build))
-        try:
-            rows = build_lot_sensor_features(con)
-            features = con.sql(f"select * from {FEATURE_TABLE}").to_arrow_table()
-            lots = con.execute(f"select count(distinct lot_key), count(distinct lot_key) filter (where lot_failed) "
-                               f"from {FEATURE_TABLE}").fetchall()[0]
-        finally:
-            con.close()
+    with warehouse.transaction("features/lot_sensor_features") as tx:
+        rows = build_lot_sensor_features(tx.con)
+        features = tx.con.sql(f"select * from {FEATURE_TABLE}").to_arrow_table()
+        lots = tx.con.execute(f"select count(distinct lot_key), count(distinct lot_key) filter (where lot_failed) "
+                              f"from {FEATURE_TABLE}").fetchall()[0]
     gold_path = lake.gold / "lot_sensor_features"
     write_deltalake(str(gold_path), features, mode="overwrite", schema_mode="overwrite", partition_by=["company_id"])
     return dg.MaterializeResult(metadata={
-        "rows": rows, "lots": lots[0], "failed_lots": lots[1],
+        "rows": rows, "lots": lots[0], "failed_lots": lots[1], "warehouse_snapshot_id": tx.snapshot_id,
         "warehouse_table": FEATURE_TABLE, "delta_table": dg.MetadataValue.path(str(gold_path)),
         "preview": dg.MetadataValue.md(features.slice(0, 10).to_pandas().to_markdown(index=False)
                                        if features.num_rows else "no rows"),

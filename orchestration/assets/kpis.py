@@ -13,16 +13,15 @@ from typing import Any
 from datetime import datetime, timezone
 
 import dagster as dg
-import duckdb
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from orchestration.assets.warehouse import WarehouseTranslator, warehouse_models
+from orchestration.assets.warehouse import WarehouseTranslator, build_and_publish, warehouse_models
 from orchestration.kpis.contribution import consenting_companies, export_contribution, record_published
 from orchestration.kpis.dashboard import render_kpi_dashboard
 from orchestration.kpis.workbook import write_kpi_workbook
 from orchestration.resources import LakeResource, WarehouseResource
-from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
-from orchestration.warehouse.environment import environment
+from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.ducklake import current_snapshot
 
 PROGRAMME_SELECTION = "tag:programme_kpis"
 
@@ -66,16 +65,12 @@ def data_contribution(context: dg.AssetExecutionContext, lake: LakeResource,
                          for company in consenting_companies(con)]
     finally:
         con.close()
-    with warehouse.file.rebuild() as build:
-        con = duckdb.connect(str(build))
-        try:
-            published = record_published(con, contributions, datetime.now(timezone.utc))
-        finally:
-            con.close()
+    with warehouse.transaction("kpis/data_contribution") as tx:
+        published = record_published(tx.con, contributions, datetime.now(timezone.utc))
     for c in contributions:
         context.log.info(f"{c.company_id} -> {c.path} ({', '.join(f'{n} {r}' for n, r in c.rows.items())})")
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": published, "exported_now": len(contributions),
+        "dagster/row_count": published, "exported_now": len(contributions), "warehouse_snapshot_id": tx.snapshot_id,
         "datasets": dg.MetadataValue.md("\n".join(f"- {c.dataset_id}: {c.rows['lots.csv']} lots, "
                                                    f"{c.rows['sensor_hourly.csv']} sensor hours" for c in contributions)
                                         or "no company has consented yet")})
@@ -89,10 +84,9 @@ def data_contribution(context: dg.AssetExecutionContext, lake: LakeResource,
     pool="warehouse",
     name="programme_kpi_models",
 )
-def programme_kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    with warehouse.file.rebuild() as build:
-        with environment(WAREHOUSE_PATH=str(build)):
-            yield from dbt.cli(["build"], context=context, target_path=dbt_target_path(warehouse.path)).stream()
+def programme_kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
+                         warehouse: WarehouseResource):
+    yield from build_and_publish(context, dbt, lake, warehouse, ["build"])
 
 
 def kpi_key(model: str) -> dg.AssetKey:
@@ -129,12 +123,14 @@ def programme_kpi_workbook(lake: LakeResource, warehouse: WarehouseResource) -> 
 
 def _officers_file(warehouse: WarehouseResource, write) -> dg.MaterializeResult:
     """Write one file for officers from the KPI marts (read-only connection) and say where it is."""
-    con = warehouse.file.connect_read_only()
+    con = warehouse.connect_read_only()
     try:
+        snapshot = current_snapshot(con)  # the KPIs' numbers are those of this warehouse snapshot
         path = write(con)
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "size_bytes": path.stat().st_size})
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "size_bytes": path.stat().st_size,
+                                          "warehouse_snapshot_id": snapshot})
 
 
 programme_kpi_job = dg.define_asset_job(

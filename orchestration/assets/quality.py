@@ -10,7 +10,6 @@ gives that client, so the UI shows which client's data fails and why.
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from dagster_dbt import get_asset_key_for_model
 
 from orchestration.assets.warehouse import warehouse_models
@@ -19,6 +18,7 @@ from orchestration.quality.config import CHECKS, load_quality_config
 from orchestration.quality.inspection import inspect_company
 from orchestration.reports.quality_report import render_quality_report
 from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.ducklake import current_snapshot
 
 QUALITY_MODELS = ("dim_tag", "dim_company", "fct_sensor_readings", "fct_production_lots", "fct_quality_inspections",
                   "fct_equipment_events", "fct_landing_files")
@@ -60,12 +60,8 @@ def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
     config = load_quality_config(company, _quality_config_file(lake))
-    with warehouse.file.rebuild() as build:
-        con = duckdb.connect(str(build))
-        try:
-            result = inspect_company(con, config)
-        finally:
-            con.close()
+    with warehouse.transaction(f"quality/inspection {company}") as tx:
+        result = inspect_company(tx.con, config)
     checks = []
     for check in CHECKS:
         score = result.scores.get(check)
@@ -88,6 +84,7 @@ def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
     return dg.MaterializeResult(
         metadata={
             "company": company,
+            "warehouse_snapshot_id": tx.snapshot_id,
             **{f"score_{k}": float(v) for k, v in result.scores.items() if v is not None},
             "days_scored": int(result.daily.day_kst.nunique()),
             "issues": int(len(result.issues)),
@@ -111,9 +108,11 @@ def quality_report(context: dg.AssetExecutionContext, lake: LakeResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
     config = load_quality_config(company, _quality_config_file(lake))
-    con = warehouse.file.connect_read_only()
+    con = warehouse.connect_read_only()
     try:
+        snapshot = current_snapshot(con)
         path = render_quality_report(con, company, lake.reports / "quality" / f"{company}.html", config=config)
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={"company": company, "path": dg.MetadataValue.path(str(path))})
+    return dg.MaterializeResult(metadata={"company": company, "path": dg.MetadataValue.path(str(path)),
+                                          "warehouse_snapshot_id": snapshot})

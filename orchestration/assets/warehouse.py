@@ -1,9 +1,11 @@
-"""Stage 2: bronze -> the regional manufacturing warehouse (dbt on DuckDB).
+"""Stage 2: bronze -> the regional manufacturing warehouse (dbt on a DuckLake).
 
-Each build hands new bronze rows over to a private copy of the warehouse, runs `dbt build` on
-it (models + tests, tests arriving in Dagster as asset checks) and publishes the copy only if
-the build succeeded: analysts keep querying the previous warehouse meanwhile, and a failing
-error-severity test never reaches them or the KPI assets downstream.
+Each build runs `dbt build` (models + tests, tests arriving in Dagster as asset checks) into the
+warehouse DuckLake, reading the bronze Delta tables in place, and publishes the resulting
+snapshot only if the build succeeded: analysts keep reading the previous snapshot meanwhile, and
+a failing error-severity test never reaches them or the KPI assets downstream. Every model's
+materialisation carries the published snapshot id (`warehouse_snapshot_id`), which
+`AT (VERSION => n)` reads again later.
 """
 
 from collections.abc import Mapping
@@ -15,12 +17,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.process_lifetime import bind_to_run
 from orchestration.resources import LakeResource, WarehouseResource
-from orchestration.warehouse.bronze_handover import hand_over_bronze
-from orchestration.warehouse.build import WarehouseBuildFailed, failed_nodes
+from orchestration.warehouse.build import prepare_build, publish_build
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
-from orchestration.warehouse.isolation import build_isolated, failed_offences, hold_back, reoffer_held
-from orchestration.warehouse.stale_models import build_args, stale_incremental_models
+from orchestration.warehouse.stale_models import build_args
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts",
                 "features": "features"}
@@ -53,7 +53,7 @@ class WarehouseBuildConfig(dg.Config):
     full_refresh: bool = Field(
         default=False,
         description="Rebuild every incremental fact from all of bronze and run every test on all rows "
-        "(a normal build takes only the new hand-over and tests the newest batch).")
+        "(a normal build takes only the ingest batches not taken yet and tests those).")
 
 
 translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -69,38 +69,36 @@ translator = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_as
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                      warehouse: WarehouseResource, config: WarehouseBuildConfig):
     bind_to_run()  # a killed run worker takes this step and its dbt child with it
-    target = dbt_target_path(warehouse.path)
+    yield from build_and_publish(context, dbt, lake, warehouse, None, full_refresh=config.full_refresh)
 
-    def attempt(held: dict) -> list:
-        with warehouse.file.rebuild() as build:
-            handed_over = hand_over_bronze(build, lake.bronze)
-            context.log.info("bronze hand-over: " + (", ".join(
-                f"{r.table} +{r.rows_added} rows from {r.files_read} file(s)" for r in handed_over if r.files_read)
-                or "nothing new"))
-            reoffer_held(build, lake.bronze)
-            hold_back(build, held)
-            stale = stale_incremental_models(build, warehouse_dbt_project.manifest_path)
-            if stale:
-                context.log.warning(f"{', '.join(stale)}: the table predates the model's columns; rebuilding in full")
-            args = build_args(stale, full_refresh=config.full_refresh)
-            with environment(WAREHOUSE_PATH=str(build)):
-                invocation = dbt.cli(args, context=context, target_path=target, raise_on_error=False)
-                # held until the attempt publishes: a retry without a held company re-emits every event
-                events = list(invocation.stream())
-            if not invocation.is_successful():
-                results = invocation.get_artifact("run_results.json")
-                failure = WarehouseBuildFailed(failed_nodes(results))
-                failure.offences = failed_offences(build, results, invocation.get_artifact("manifest.json"))
-                failure.events = events
-                raise failure
-        return events
 
-    try:
-        built = build_isolated(attempt, lambda error: getattr(error, "offences", []), context.log.warning)
-    except WarehouseBuildFailed as failure:
-        yield from failure.events
-        raise dg.Failure(description=f"warehouse not published (the previous one stays): {failure}") from None
-    yield from built.outcome
-    if built.held:
-        context.log.warning(built.summary())
-    context.log.info(f"published warehouse {warehouse.path}")
+def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
+                      warehouse: WarehouseResource, args: list[str] | None, *, full_refresh: bool = False):
+    """`dbt build` (or `args`) into the warehouse DuckLake, then publish; every materialisation
+    carries the published snapshot (`warehouse_snapshot_id`). A failed build publishes nothing and
+    yields only its check results, so a failing test shows in the UI and reaches no reader."""
+    ducklake = warehouse.lake
+    with ducklake.writer_lock():
+        plan = prepare_build(ducklake, lake.bronze)
+        if plan.restored_after_failure:
+            context.log.warning(f"the last build failed: {', '.join(plan.restored_after_failure)} put back as the "
+                                "published snapshot has them")
+        if args is None:
+            if plan.stale_models:
+                context.log.warning(f"{', '.join(plan.stale_models)}: the table predates the model's columns; "
+                                    "rebuilding in full")
+            args = build_args(plan.stale_models, full_refresh=full_refresh)
+        events = []
+        try:
+            with environment(**plan.env):
+                for event in dbt.cli(args, context=context, target_path=dbt_target_path(ducklake)).stream():
+                    events.append(event)
+        except Exception:
+            yield from (e for e in events if isinstance(e, (dg.AssetCheckResult, dg.AssetCheckEvaluation)))
+            raise
+        snapshot = publish_build(ducklake, plan, args)
+    context.log.info(f"published warehouse snapshot {snapshot} ({ducklake.catalog})")
+    for event in events:
+        if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+            event = event.with_metadata({**event.metadata, "warehouse_snapshot_id": snapshot})
+        yield event

@@ -3,8 +3,8 @@ dataset), which over a programme's three years slows every reader. Compaction re
 large files holding the same rows; vacuum then deletes the files no version within the retention
 window still needs.
 
-The warehouse hand-over recognises compaction and does not read the rewritten rows again
-(orchestration/warehouse/bronze_handover.py).
+The warehouse reads bronze in place and keys what it took on ingest batches, not files, so
+compaction never makes it take rows twice (dbt_project/models/intermediate/int_sensor_reading_batches.sql).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMA
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, WRITER_PROPERTIES, BronzeLake, has_commit
 from orchestration.lakehouse.storage import Location, is_remote
 
-# Readers of an older version (a hand-over, a time-travel query) keep their files for a week.
+# Readers of an older version (a long query, a time-travel query) keep their files for a week.
 RETENTION_HOURS = 7 * 24
 BRONZE_TABLE_NAMES = (*CONTENT_SCHEMAS, *REGISTRY_SCHEMAS, REJECTIONS_TABLE, LOG_TABLE)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.ducklake import Warehouse
 
 SCHEMA = "ml"
 
@@ -48,20 +48,19 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, company_id: str, frame: p
         con.unregister("incoming")
 
 
-def write_company_results(warehouse: WarehouseFile, company_id: str, *, replace: dict[str, pd.DataFrame] | None = None,
-                          append: dict[str, pd.DataFrame] | None = None) -> None:
-    """Replace the company's rows of the `replace` tables and add the `append` rows, in one publish."""
-    with warehouse.rebuild() as build:
-        con = duckdb.connect(str(build))
-        try:
-            con.execute(f"create schema if not exists {SCHEMA}").fetchall()
-            for table, frame in (replace or {}).items():
-                _write(con, table, company_id, frame, replace=True)
-            for table, frame in (append or {}).items():
-                if len(frame):
-                    _write(con, table, company_id, frame, replace=False)
-        finally:
-            con.close()
+def write_company_results(warehouse: Warehouse, company_id: str, *, replace: dict[str, pd.DataFrame] | None = None,
+                          append: dict[str, pd.DataFrame] | None = None) -> int | None:
+    """Replace the company's rows of the `replace` tables and add the `append` rows, in one
+    warehouse transaction; returns the snapshot it committed."""
+    with warehouse.transaction(f"ml results {company_id}") as tx:
+        con = tx.con
+        con.execute(f"create schema if not exists {SCHEMA}").fetchall()
+        for table, frame in (replace or {}).items():
+            _write(con, table, company_id, frame, replace=True)
+        for table, frame in (append or {}).items():
+            if len(frame):
+                _write(con, table, company_id, frame, replace=False)
+    return tx.snapshot_id
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str, company_id: str) -> pd.DataFrame:

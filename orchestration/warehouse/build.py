@@ -1,66 +1,127 @@
-"""One warehouse build outside Dagster (scripts, benchmarks, tests): the same steps as the dbt
-asset - hand bronze over to a private copy, `dbt build` it, publish it atomically.
+"""One warehouse build: `dbt build` into the DuckLake, reading bronze in place, then publish.
 
-dbt runs in this process through dbt's own programmatic runner rather than as a subprocess
-behind dagster-dbt: outside Dagster nobody consumes asset events, and a subprocess start plus
-dagster-dbt's version probe and adapter set-up cost 15-20 s per build, more than a day's
+The Dagster asset (orchestration/assets/warehouse.py) and `build_warehouse` here (scripts,
+benchmarks, tests, the migration command) take the same steps:
+1. make sure every bronze Delta table exists (an empty one for a dataset nobody sent yet) and that
+   the warehouse's `bronze.*` views point at them;
+2. `dbt build` with the warehouse settings in the environment (the profile reads them): every
+   model commits its own DuckLake transaction;
+3. when dbt succeeded, publish: readers move to the new snapshot. A failed build publishes
+   nothing, so readers keep the previous snapshot and never see a failing test's rows.
+
+`build_warehouse` runs dbt in this process through dbt's own programmatic runner rather than as a
+subprocess behind dagster-dbt: outside Dagster nobody consumes asset events, and a subprocess start
+plus dagster-dbt's version probe and adapter set-up cost 15-20 s per build, more than a day's
 incremental work.
 """
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.warehouse.bronze_handover import HandoverResult, hand_over_bronze
+import duckdb
+
+from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables
+from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
+from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
 from orchestration.warehouse.environment import environment
-from orchestration.warehouse.isolation import (IsolatedBuild, build_isolated, failed_offences, hold_back, read_json,
-                                              reoffer_held)
-from orchestration.warehouse.publish import WarehouseFile
-from orchestration.warehouse.stale_models import build_args, stale_incremental_models
-
-
-log = logging.getLogger(__name__)
+from orchestration.warehouse.stale_models import build_args, incremental_models, stale_incremental_models
 
 
 class WarehouseBuildFailed(RuntimeError):
     """dbt build failed; the published warehouse was left as it was."""
 
-    offences: list = []  # the company rows behind the failed tests (isolation.Offence), when known
+
+@dataclass(frozen=True)
+class BuildPlan:
+    bronze_versions: dict[str, int]  # the Delta version of every bronze table when the build began
+    stale_models: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # what dbt's profile reads
+    restored_after_failure: list[str] = field(default_factory=list)
 
 
-def build_warehouse(warehouse: WarehouseFile, bronze_root: Path, dbt_args: list[str] | None = None) -> list[HandoverResult]:
-    """Hand bronze over to a copy of the warehouse, `dbt build` it, publish it. Without explicit
-    `dbt_args`, an incremental model whose table predates its contract makes it a full rebuild.
-    A company whose new rows fail an error-severity test is held back (isolation.py); the others
-    are published."""
-    return build_warehouse_isolated(warehouse, bronze_root, dbt_args).outcome
+@dataclass(frozen=True)
+class BuildResult:
+    snapshot_id: int  # the published DuckLake snapshot
+    plan: BuildPlan
+    dbt_args: list[str]
+    results: list
 
 
-def build_warehouse_isolated(warehouse: WarehouseFile, bronze_root: Path,
-                             dbt_args: list[str] | None = None) -> IsolatedBuild:
-    target = dbt_target_path(warehouse.path)
+def dbt_environment(warehouse: Warehouse, bronze_root: str | Path) -> dict[str, str]:
+    """What dbt's profile reads, for this warehouse and bronze lake (folders made, so a first
+    build can create the catalog)."""
+    if warehouse.catalog_file is not None:
+        warehouse.catalog_file.parent.mkdir(parents=True, exist_ok=True)
+    if "://" not in warehouse.data_path:
+        Path(warehouse.data_path).mkdir(parents=True, exist_ok=True)
+    return {
+        "WAREHOUSE_CATALOG": warehouse.catalog,
+        "WAREHOUSE_DATA_PATH": warehouse.data_path,
+        "BRONZE_ROOT": str(bronze_root) if "://" in str(bronze_root) else str(Path(bronze_root).resolve()),
+        "DUCKDB_EXTENSION_DIR": str(extension_directory()),
+    }
 
-    def attempt(held: dict) -> list[HandoverResult]:
-        with warehouse.rebuild() as build:
-            handed_over = hand_over_bronze(build, bronze_root)
-            reoffer_held(build, bronze_root)
-            hold_back(build, held)
-            args = dbt_args or build_args(stale_incremental_models(build, warehouse_dbt_project.manifest_path))
-            try:
-                with environment(WAREHOUSE_PATH=str(build)):
-                    run_dbt(args, target_path=target)
-            except WarehouseBuildFailed as failure:
-                failure.offences = failed_offences(build, read_json(target / "run_results.json"),
-                                                   read_json(target / "manifest.json"))
-                raise
-        return handed_over
 
-    built = build_isolated(attempt, lambda error: getattr(error, "offences", []), log.warning)
-    if built.held:
-        log.warning(built.summary())
-    return built
+def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
+    """Steps before dbt: bronze tables and views in place, the incremental models back where the
+    published snapshot has them if a build failed since, stale incremental models found."""
+    versions = ensure_bronze_tables(bronze_root)
+    con = warehouse.connect_writer()
+    try:
+        con.execute("begin")
+        create_bronze_views(con, bronze_root)
+        restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
+        con.execute("commit")
+        stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
+    finally:
+        con.close()
+    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored)
+
+
+def restore_failed_build(con, manifest_path: Path) -> list[str]:
+    """After a failed build (commits newer than the published snapshot), put every incremental
+    model's table back as the published snapshot has it, so the batches that build took are taken
+    again - once the data is fixed - and its rows never become part of the history. Tables dbt
+    rebuilds whole need nothing: the next build replaces them. Returns the tables restored."""
+    published = published_snapshot_of(con)
+    if published == latest_snapshot_of(con) or (published is None and nothing_unpublished(con)):
+        return []
+    restored = []
+    for node in incremental_models(manifest_path):
+        table = f"{node['schema']}.{node['alias']}"
+        try:
+            if published is None:
+                raise duckdb.CatalogException("nothing published yet")
+            con.execute(f"select 1 from {table} at (version => {published}) limit 0")
+        except duckdb.Error:  # not built yet when the warehouse was last published
+            con.execute(f"drop table if exists {table}")
+            continue
+        con.execute(f"create or replace table {table} as select * from {table} at (version => {published})")
+        restored.append(table)
+    return restored
+
+
+def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str]) -> int:
+    con = warehouse.connect_writer()
+    try:
+        return warehouse.publish(con, "dbt build", {"dbt_args": dbt_args, "bronze_versions": plan.bronze_versions})
+    finally:
+        con.close()
+
+
+def build_warehouse(warehouse: Warehouse, bronze_root: str | Path, dbt_args: list[str] | None = None) -> BuildResult:
+    """Build the warehouse from bronze and publish it. Without explicit `dbt_args`, an
+    incremental model whose table predates its contract makes it a full rebuild."""
+    with warehouse.writer_lock():
+        plan = prepare_build(warehouse, bronze_root)
+        args = dbt_args if dbt_args is not None else build_args(plan.stale_models)
+        with environment(**plan.env):
+            results = run_dbt(args, target_path=dbt_target_path(warehouse))
+        snapshot = publish_build(warehouse, plan, args)
+    return BuildResult(snapshot, plan, args, results)
 
 
 def run_dbt(args: list[str], *, target_path: Path) -> list:
@@ -82,18 +143,10 @@ def run_dbt(args: list[str], *, target_path: Path) -> list:
     return results
 
 
-def failed_nodes(run_results: dict) -> str:
-    """The failed nodes of a dbt run_results.json, for an error message."""
-    failed = [f"{r['unique_id']}: {r['status']} {r.get('message') or ''}".strip()
-              for r in run_results.get("results", []) if r.get("status") in ("error", "fail", "runtime error")]
-    return "dbt build failed: " + ("; ".join(failed[:10]) or "see dbt.log")
-
-
 def _close_duckdb_environment() -> None:
-    """dbt-duckdb keeps its database open in a class attribute between in-process invocations,
-    keyed on the profile. The build copy keeps its name from one build to the next but is a new
-    file each time (the previous one was published by rename), so the old handle must be closed,
-    or the next build would write into the published warehouse."""
+    """dbt-duckdb keeps its database (and the DuckLake attached to it) open in a class attribute
+    between in-process invocations. Close it, so each build attaches afresh and a process that
+    builds several warehouses (tests, benchmarks) never writes one through another's handle."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
     with DuckDBConnectionManager._LOCK:

@@ -87,9 +87,13 @@ def manifest_is_current() -> bool:
     return preparer.manifest_is_current(warehouse_dbt_project)
 
 
-def dbt_target_path(warehouse: Path) -> Path:
-    """dbt's target folder for builds of one warehouse file, kept beside it between builds: dbt's
-    partial parsing then survives from one build to the next (it is keyed on the profile, whose
-    path is that warehouse's build copy), which saves a full parse on every build."""
-    warehouse = Path(warehouse)
-    return warehouse.parent / f".{warehouse.stem}.dbt-target"
+def dbt_target_path(warehouse) -> Path:
+    """dbt's target folder for builds of one warehouse (an `orchestration.warehouse.ducklake.
+    Warehouse`), kept beside its SQLite catalog (or under the lake for a PostgreSQL one) between
+    builds: dbt's partial parsing then survives from one build to the next (it is keyed on the
+    profile, which names that warehouse), which saves a full parse on every build."""
+    from orchestration.settings import lake_root
+
+    folder = warehouse.catalog_file.parent if warehouse.catalog_file is not None else lake_root() / "warehouse"
+    return folder / ".dbt-target"
+

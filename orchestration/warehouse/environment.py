@@ -13,7 +13,7 @@ _lock = threading.Lock()
 @contextmanager
 def environment(**values: str) -> Iterator[None]:
     """Set environment variables for the duration of a block (dagster-dbt passes os.environ to
-    the dbt subprocess; the profile reads WAREHOUSE_PATH from it)."""
+    the dbt subprocess; the profile reads WAREHOUSE_CATALOG, WAREHOUSE_DATA_PATH and BRONZE_ROOT from it)."""
     with _lock:
         saved = {key: os.environ.get(key) for key in values}
         os.environ.update(values)

@@ -13,28 +13,26 @@ from pathlib import Path
 import duckdb
 
 
-def stale_incremental_models(warehouse_file: Path, manifest_path: Path) -> list[str]:
-    """Names of incremental models whose existing table lacks a column their contract declares
-    (a model not built yet is not stale: its first build is a full one anyway)."""
+def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> list[str]:
+    """Names of incremental models whose existing table (in `con`'s current catalog) lacks a
+    column their contract declares (a model not built yet is not stale: its first build is a
+    full one anyway)."""
+    stale = []
+    for node in incremental_models(manifest_path):
+        if "programme_kpis" in node.get("tags", []):
+            continue  # the KPI marts' history is built by its own selection, not the warehouse build
+        existing = {name for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_catalog = current_database() "
+            "and table_schema = ? and table_name = ?", [node["schema"], node["alias"]]).fetchall()}
+        if existing and set(node["columns"]) - existing:
+            stale.append(node["name"])
+    return stale
+
+
+def incremental_models(manifest_path: Path) -> list[dict]:
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    # the KPI marts' history (tag programme_kpis) is built by its own selection, not the warehouse build
-    incremental = [node for node in manifest["nodes"].values()
-                   if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
-                   and "programme_kpis" not in node.get("tags", [])]
-    if not incremental or not Path(warehouse_file).exists():
-        return []
-    con = duckdb.connect(str(warehouse_file), read_only=True)
-    try:
-        stale = []
-        for node in incremental:
-            existing = {name for (name,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                [node["schema"], node["alias"]]).fetchall()}
-            if existing and set(node["columns"]) - existing:
-                stale.append(node["name"])
-        return stale
-    finally:
-        con.close()
+    return [node for node in manifest["nodes"].values()
+            if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
 
 
 def build_args(stale: list[str], *, full_refresh: bool = False) -> list[str]:

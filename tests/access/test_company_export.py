@@ -6,16 +6,16 @@ import duckdb
 import pytest
 
 from orchestration.access.company_export import export_company
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.ducklake import Warehouse
 
 
 @pytest.fixture
-def warehouse(tmp_path) -> WarehouseFile:
+def warehouse(tmp_path) -> Warehouse:
     """A warehouse in the published layout: facts and dimensions per company, a KPI per company,
     and a regional benchmark without company_id (which must never reach one company)."""
-    file = WarehouseFile(tmp_path / "warehouse" / "manufacturing.duckdb")
-    file.directory.mkdir(parents=True)
-    with duckdb.connect(str(file.path)) as con:
+    file = Warehouse.in_folder(tmp_path / "warehouse")
+    with file.transaction("tests: company export") as tx:
+        con = tx.con
         con.execute("create schema kpi")
         con.execute("create table main.dim_company as select * from (values ('A', '에이'), ('B', '비')) t(company_id, name_ko)")
         con.execute("create table main.fct_sensor_readings as select case when i % 3 = 0 then 'A' else 'B' end as company_id, "

@@ -20,20 +20,18 @@ from orchestration.assets.ml import ai_demonstration_report, defect_model, equip
 from orchestration.ml.features import build_feature_tables
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.ducklake import Warehouse
 from orchestration.sample_clients.warehouse_units import UnitSample, load_marts, lot_units
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
                   "--no-first-run", "--disable-extensions"]
 
 
-def publish(path, *samples: UnitSample) -> None:
-    """Stand-in for the dbt build: the marts and feature models in the warehouse file."""
-    con = duckdb.connect(str(path))
-    try:
-        load_marts(con, *samples)
-        build_feature_tables(con)
-    finally:
-        con.close()
+def publish(warehouse: Warehouse, *samples: UnitSample) -> None:
+    """Stand-in for the dbt build: the marts and feature models in the warehouse, one transaction."""
+    with warehouse.transaction("tests: marts and features") as tx:
+        load_marts(tx.con, *samples)
+        build_feature_tables(tx.con)
 
 
 def metadata_of(result, node: str) -> dict:
@@ -46,9 +44,9 @@ def demonstrated(tmp_path_factory):
     learnable = lot_units("TEST-LOT-01", units=2400, pattern="inside", seed=31)
     noise = lot_units("TEST-NOISE-02", units=600, pattern=None, fail_normal=0.03, seed=32)
     cut = learnable.lots.end_ts_utc.sort_values().iloc[1800]
-    warehouse = root / "warehouse" / "w.duckdb"
-    warehouse.parent.mkdir()
-    resources = {"lake": LakeResource(root=str(root / "lake")), "warehouse": WarehouseResource(path=str(warehouse))}
+    warehouse = Warehouse.in_folder(root / "warehouse")
+    resources = {"lake": LakeResource(root=str(root / "lake")),
+                 "warehouse": WarehouseResource(catalog=warehouse.catalog, data_path=warehouse.data_path)}
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(company_partitions.name, [learnable.company_id, noise.company_id])
 
@@ -83,7 +81,7 @@ def test_scoring_new_days_once_with_onsite_results_and_drift(demonstrated):
     assert metadata_of(demonstrated["first_scoring"], "ml__unit_scores")["scored_units"] == waiting
     assert metadata_of(demonstrated["again"], "ml__unit_scores")["scored_units"] == 0
 
-    con = duckdb.connect(str(demonstrated["warehouse"]), read_only=True)
+    con = demonstrated["warehouse"].connect_read_only()
     company = [sample.company_id]
     cutoff_row = con.execute("select model_version, demonstrable, training_cutoff_utc from ml.model_results "
                              "where company_id = ?", company).fetchall()
@@ -123,7 +121,7 @@ def test_report_of_a_demonstrated_company(demonstrated):
 def test_company_without_a_pattern_says_it_is_not_demonstrable(demonstrated):
     html = (demonstrated["root"] / "lake" / "reports" / "ai" / "TEST-NOISE-02.html").read_text(encoding="utf-8")
     assert 'data-demonstrable="false"' in html and "아직 실증 불가" in html
-    con = duckdb.connect(str(demonstrated["warehouse"]), read_only=True)
+    con = demonstrated["warehouse"].connect_read_only()
     reason_ko, = con.execute("select reason_ko from ml.model_results where company_id = 'TEST-NOISE-02'").fetchall()[0]
     assert reason_ko in html
 
@@ -137,7 +135,7 @@ def test_report_in_headless_chromium(demonstrated, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
     assert re.search(r"<title>[^<]*AI 솔루션 실증 보고서", page)
-    con = duckdb.connect(str(demonstrated["warehouse"]), read_only=True)
+    con = demonstrated["warehouse"].connect_read_only()
     pr_auc, = con.execute("select pr_auc from ml.model_results where company_id = 'TEST-LOT-01'").fetchall()[0]
     shown = re.search(r'id="pr-auc">([0-9.]+)<', page)
     assert shown and float(shown.group(1)) == pytest.approx(pr_auc, abs=0.0005)

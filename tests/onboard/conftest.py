@@ -47,9 +47,10 @@ def onboarding_env(tmp_path, monkeypatch):
     clients = tmp_path / "clients"
     register_new_company(clients)
     lake = tmp_path / "lake"
-    env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_PATH", "DAGSTER_HOME", "DEMO_LAKE_ROOT")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WAREHOUSE_CATALOG", "WAREHOUSE_DATA_PATH", "DAGSTER_HOME", "DEMO_LAKE_ROOT")}
     env.update(LAKE_ROOT=str(lake), CLIENTS_DIR=str(clients))
-    for key in ("WAREHOUSE_PATH", "DAGSTER_HOME"):
+    for key in ("WAREHOUSE_CATALOG", "WAREHOUSE_DATA_PATH", "DAGSTER_HOME"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("LAKE_ROOT", str(lake))
     monkeypatch.setenv("CLIENTS_DIR", str(clients))

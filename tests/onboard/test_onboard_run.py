@@ -12,6 +12,7 @@ import time
 
 import duckdb
 
+from orchestration.warehouse.ducklake import Warehouse
 from tests.onboard.conftest import NEW_COMPANY, REPO, fryer_log
 
 ROWS = 120
@@ -49,7 +50,7 @@ def test_the_readme_walkthrough_onboards_a_new_company(onboarding_env, tmp_path)
     run = outputs[-1]
 
     assert (clients / "mappings" / f"{NEW_COMPANY}.yaml").is_file()  # drafted, unedited
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
     per_tag = dict(con.execute("select tag_code, count(*) from fct_sensor_readings where company_id = ? group by 1",
                                [NEW_COMPANY]).fetchall())
     assert per_tag == {"TEMP": ROWS, "PRES": ROWS}

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import contextlib
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -51,7 +53,19 @@ def _md5(*parts) -> str:
     return hashlib.md5("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def build_contract_warehouse(path: Path, *, defects: bool) -> Planted:
+def _connect(path, opened: contextlib.ExitStack):
+    """A plain DuckDB file (the inspection's own tests), or the warehouse DuckLake in one transaction
+    (the Dagster asset tests), committed when `opened` closes."""
+    from orchestration.warehouse.ducklake import Warehouse
+
+    if isinstance(path, Warehouse):
+        return opened.enter_context(path.transaction("tests: contract warehouse")).con
+    con = duckdb.connect(str(path))
+    opened.callback(con.close)
+    return con
+
+
+def build_contract_warehouse(path, *, defects: bool) -> Planted:
     rng = np.random.default_rng(11)
     planted = Planted()
     times = pd.date_range(_utc(DAY1), periods=DAYS * 86400 // STEP, freq=f"{STEP}s")
@@ -109,7 +123,8 @@ def build_contract_warehouse(path: Path, *, defects: bool) -> Planted:
         files.loc[files._source_file == late, "file_modified_at"] += pd.Timedelta(hours=30)
         planted.late_file = late
 
-    con = duckdb.connect(str(path))
+    opened = contextlib.ExitStack()
+    con = _connect(path, opened)
     con.execute("set TimeZone = 'UTC'")
     for schema in ("bronze", "main", "reference"):
         con.execute(f"create schema if not exists {schema}")
@@ -249,5 +264,5 @@ def build_contract_warehouse(path: Path, *, defects: bool) -> Planted:
                'cheongju' as region_code, '청주시' as region_name_ko, 'Cheongju' as region_name_en,
                'auto_parts' as industry_code, '자동차부품' as industry_name_ko, 'Auto parts' as industry_name_en,
                'small' as size_band, 2026 as cohort_year, 'quality' as current_stage, '품질' as current_stage_name_ko""")
-    con.close()
+    opened.close()
     return planted

@@ -60,7 +60,7 @@ def _build(root: Path, company: str, defects) -> tuple[Path, dict]:
     from orchestration.lakehouse.registry import load_registry, registry_tables
     from orchestration.sample_clients import generate_sample
     from orchestration.warehouse.build import build_warehouse
-    from orchestration.warehouse.publish import WarehouseFile
+    from orchestration.warehouse.ducklake import Warehouse
 
     landing, bronze = root / "landing", root / "bronze"
     generate_sample(landing, seed=5, days=DAYS, sampling_seconds=SAMPLING, companies=[company], defects=defects)
@@ -68,17 +68,15 @@ def _build(root: Path, company: str, defects) -> tuple[Path, dict]:
     _land_files_on_time(landing, manifest)
     companies = load_registry(CLIENTS / "registry.yaml")
     for name, table in registry_tables(companies).items():
-        # partitioned like every other bronze table (the hand-over reads company_id as a hive partition)
-        write_deltalake(str(bronze / name), table, mode="overwrite", schema_mode="overwrite",
-                        partition_by=["company_id"])
+        write_deltalake(str(bronze / name), table, mode="overwrite", schema_mode="overwrite")
     known = {c.company_id for c in companies}
     mapping_file = CLIENTS / "mappings" / f"{company}.yaml"
     files = [f for f in discover_landing(landing, known).files if f.company_id == company]
     ingest_company(company, files, mapping=load_mapping(mapping_file), bronze=BronzeLake(bronze),
                    quarantine_root=root / "quarantine", run_id="quality-test",
                    mapping_version=file_sha256(mapping_file))
-    warehouse = root / "warehouse" / "manufacturing.duckdb"
-    build_warehouse(WarehouseFile(warehouse), bronze)
+    warehouse = Warehouse.in_folder(root / "warehouse")
+    build_warehouse(warehouse, bronze)
     return warehouse, manifest
 
 
@@ -115,11 +113,8 @@ def planted_run(tmp_path_factory):
     ]
     root = tmp_path_factory.mktemp("dq_sample") / "lake"
     warehouse, manifest = _build(root, company, defects)
-    con = duckdb.connect(str(warehouse))
-    try:
-        result = inspect_company(con, load_quality_config(company, CLIENTS / "quality.yaml"))
-    finally:
-        con.close()
+    with warehouse.transaction("tests: quality inspection") as tx:
+        result = inspect_company(tx.con, load_quality_config(company, CLIENTS / "quality.yaml"))
     return company, manifest, result
 
 
@@ -128,11 +123,8 @@ def clean_run(tmp_path_factory):
     company, _ = _company_with_tags("TEMP", "PRES")
     root = tmp_path_factory.mktemp("dq_sample_clean") / "lake"
     warehouse, _ = _build(root, company, [])
-    con = duckdb.connect(str(warehouse))
-    try:
-        return company, inspect_company(con, load_quality_config(company, CLIENTS / "quality.yaml"))
-    finally:
-        con.close()
+    with warehouse.transaction("tests: quality inspection") as tx:
+        return company, inspect_company(tx.con, load_quality_config(company, CLIENTS / "quality.yaml"))
 
 
 def test_every_planted_defect_is_found_where_it_was_planted(planted_run):

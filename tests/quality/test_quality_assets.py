@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from contract_warehouse import COMPANY, build_contract_warehouse
 
 from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.ducklake import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,8 +19,7 @@ def test_inspection_and_report_assets_for_one_company(tmp_path):
     from orchestration.partitions import company_partitions
 
     lake = tmp_path / "lake"
-    warehouse = lake / "warehouse" / "manufacturing.duckdb"
-    warehouse.parent.mkdir(parents=True)
+    warehouse = Warehouse.in_folder(lake / "warehouse")
     build_contract_warehouse(warehouse, defects=True)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(company_partitions.name, [COMPANY])
@@ -29,7 +28,7 @@ def test_inspection_and_report_assets_for_one_company(tmp_path):
         partition_key=COMPANY,
         instance=instance,
         resources={"lake": LakeResource(root=str(lake), clients_dir=str(REPO / "clients")),
-                   "warehouse": WarehouseResource(path=str(warehouse))},
+                   "warehouse": WarehouseResource(catalog=warehouse.catalog, data_path=warehouse.data_path)},
         raise_on_error=True,
     )
     assert result.success
@@ -41,8 +40,12 @@ def test_inspection_and_report_assets_for_one_company(tmp_path):
     assert timeliness.metadata["company"].value == COMPANY
     assert {e.partition for e in checks.values()} == {COMPANY}  # kept per company in the Checks tab
     assert checks["consistency"].passed  # 2 orphan inspections among ~8,600 rows stay above 99
-    # the inspection was published: a read-only reader sees the quality schema
-    con = duckdb.connect(str(warehouse), read_only=True)
+    # the inspection was published: a read-only reader sees the quality schema, at the snapshot
+    # the materialisation names
+    inspected = [m for m in result.get_asset_materialization_events()
+                 if m.asset_key == dg.AssetKey(["quality", "inspection"])][0].materialization.metadata
+    assert inspected["warehouse_snapshot_id"].value == warehouse.published_snapshot()
+    con = warehouse.connect_read_only()
     try:
         n = con.execute("select count(*) from quality.dq_latest where company_id = ?", [COMPANY]).fetchall()[0][0]
     finally:

@@ -22,11 +22,10 @@ from deltalake import write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
-from orchestration.warehouse.bronze_handover import hand_over_bronze
-from orchestration.warehouse.build import build_warehouse
-from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.build import build_warehouse, prepare_build, publish_build
+from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
+from orchestration.warehouse.ducklake import Warehouse
 from orchestration.warehouse.environment import environment
-from orchestration.warehouse.publish import WarehouseFile
 from orchestration.warehouse.stale_models import stale_incremental_models
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,16 +39,16 @@ MARTS = ("dim_company", "dim_region", "dim_industry", "dim_tag", "dim_defect_typ
          "fct_energy_daily", "fct_production_lots", "fct_quality_inspections", "fct_equipment_events",
          "fct_landing_files", "mart_oee_daily", "mart_defects_weekly", "mart_defects_by_shift",
          "mart_company_data_freshness", "fct_work_orders", "fct_shipments")
-# Columns that legitimately differ between two builds of the same data: the hand-over batch
-# numbers (a fresh file receives everything as batch 1) and the build time.
-VOLATILE = {"_handover_seq", "measured_at", "hours_since_last_landing"}
+# Columns that legitimately differ between two builds of the same data: the load numbers (a fresh
+# warehouse takes everything as load 1) and the build time.
+VOLATILE = {"_load_seq", "measured_at", "hours_since_last_landing"}
 NOT_TESTS = "resource_type:test resource_type:unit_test"  # builds whose tests are not looked at
 FULL_REFRESH = """
 import sys
 from pathlib import Path
 from orchestration.warehouse.build import build_warehouse
-from orchestration.warehouse.publish import WarehouseFile
-build_warehouse(WarehouseFile(Path(sys.argv[1])), Path(sys.argv[2]), ["build", "--full-refresh", "--exclude", sys.argv[3]])
+from orchestration.warehouse.ducklake import Warehouse
+build_warehouse(Warehouse.in_folder(sys.argv[1]), Path(sys.argv[2]), ["build", "--full-refresh", "--exclude", sys.argv[3]])
 """
 
 
@@ -172,14 +171,18 @@ def land_second_batch(bronze: Path) -> None:
                                   log(COS, again, "sensor_readings", 2, at=T3)], INGEST_LOG_SCHEMA)
 
 
-def build_with_results(warehouse: WarehouseFile, bronze: Path) -> dict:
-    """build_warehouse's steps, keeping dbt's run_results to look at the tests."""
-    with warehouse.rebuild() as build:
-        hand_over_bronze(build, bronze)
-        with environment(WAREHOUSE_PATH=str(build)):
-            invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(["build", "--selector", "ci"])
+def build_with_results(warehouse: Warehouse, bronze: Path) -> dict:
+    """build_warehouse's steps through dagster-dbt (as the asset runs them), keeping dbt's
+    run_results to look at the tests."""
+    with warehouse.writer_lock():
+        plan = prepare_build(warehouse, bronze)
+        with environment(**plan.env):
+            invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(
+                ["build", "--selector", "ci"], target_path=dbt_target_path(warehouse))
             invocation.wait()
-            return invocation.get_artifact("run_results.json")
+            results = invocation.get_artifact("run_results.json")
+        publish_build(warehouse, plan, ["build", "--selector", "ci"])
+    return results
 
 
 def rows_of(con, table: str) -> list[tuple]:
@@ -195,12 +198,12 @@ def warehouses(tmp_path_factory):
     root = tmp_path_factory.mktemp("dbt")
     bronze = root / "bronze"
     land_first_batch(bronze)
-    incremental = WarehouseFile(root / "incremental" / "w.duckdb")
+    incremental = Warehouse.in_folder(root / "incremental")
     build_warehouse(incremental, bronze, ["build", "--exclude", NOT_TESTS])
     land_second_batch(bronze)
     # The full refresh of the same bronze into another file runs meanwhile, in its own process.
-    full = WarehouseFile(root / "full" / "w.duckdb")
-    full_refresh = subprocess.Popen([sys.executable, "-c", FULL_REFRESH, str(full.path), str(bronze), NOT_TESTS],
+    full = Warehouse.in_folder(root / "full")
+    full_refresh = subprocess.Popen([sys.executable, "-c", FULL_REFRESH, str(root / "full"), str(bronze), NOT_TESTS],
                                     cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         results = build_with_results(incremental, bronze)
@@ -264,13 +267,16 @@ def test_incremental_build_equals_a_full_refresh_row_for_row(warehouses):
         b.close()
 
 
-def test_the_second_build_took_only_the_new_hand_over(warehouses, con):
+def test_the_second_build_took_only_the_new_ingest_batches(warehouses, con):
     compiled = {r["unique_id"].split(".")[-1]: r.get("compiled_code") or "" for r in warehouses[2]["results"]}
     assert "already_loaded" in compiled["fct_sensor_readings"]  # rendered only by is_incremental()
     assert "touched" in compiled["fct_sensor_readings_hourly"]
-    # rows of batch 1 that nothing replaced keep batch number 1 (the 15:00 TEMP row kept its winner)
-    assert con.execute("select _handover_seq, count(*) from fct_sensor_readings group by 1 order by 1").fetchall() == [
+    # rows of load 1 that nothing replaced keep load number 1 (the 15:00 TEMP row kept its winner)
+    assert con.execute("select _load_seq, count(*) from fct_sensor_readings group by 1 order by 1").fetchall() == [
         (1, 4), (2, 5)]
+    # the ledger: 3 files of the first ingest, 4 of the second
+    assert con.execute("select load_seq, count(*), sum(rows_in_bronze) from intermediate.int_sensor_reading_batches "
+                       "group by 1 order by 1").fetchall() == [(1, 3, 6), (2, 4, 6)]
 
 
 def test_oee_factors_of_a_hand_made_equipment_day(con):
@@ -347,24 +353,28 @@ def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_pa
     """A warehouse built before hourly aggregates had shifts: the next build notices the missing
     column and rebuilds in full, so history gets shifts too (not nulls)."""
     built = warehouses[0]
-    old = WarehouseFile(tmp_path / "w.duckdb")
-    shutil.copyfile(built.path, old.path)
-    with duckdb.connect(str(old.path)) as con:
-        con.execute("alter table main.fct_sensor_readings_hourly drop column shift_code")
+    shutil.copytree(built.catalog_file.parent, tmp_path / "old", ignore=shutil.ignore_patterns(".dbt-target"))
+    old = Warehouse.in_folder(tmp_path / "old")
     manifest = warehouse_dbt_project.manifest_path
-    assert stale_incremental_models(old.path, manifest) == ["fct_sensor_readings_hourly"]
-    assert stale_incremental_models(built.path, manifest) == []
+    con = old.connect_writer()
+    try:
+        con.execute("alter table main.fct_sensor_readings_hourly drop column shift_code")
+        assert stale_incremental_models(con, manifest) == ["fct_sensor_readings_hourly"]
+    finally:
+        con.close()
+    with built.connect_read_only() as con:
+        assert stale_incremental_models(con, manifest) == []
 
-    build_warehouse(old, built.path.parent.parent / "bronze")
+    result = build_warehouse(old, built.catalog_file.parent.parent / "bronze")
+    assert result.dbt_args == ["build", "--full-refresh"]
     with old.connect_read_only() as con:
         hours, with_shift = con.execute("select count(*), count(shift_code) from fct_sensor_readings_hourly").fetchone()
+        assert stale_incremental_models(con, manifest) == []
     assert hours > 0 and with_shift == hours
-    assert stale_incremental_models(old.path, manifest) == []
 
 
-def test_every_object_in_the_file_answers_a_fresh_read_only_connection(warehouses):
-    path = warehouses[0].path
-    con = duckdb.connect(str(path), read_only=True)
+def test_every_object_in_the_warehouse_answers_a_fresh_read_only_connection(warehouses):
+    con = warehouses[0].connect_read_only()
     try:
         objects = con.execute("select table_schema, table_name from information_schema.tables "
                               "where table_catalog = current_database()").fetchall()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dagster_dbt import DbtCliResource
 
+from orchestration.warehouse.build import dbt_environment
 from orchestration.warehouse.dbt_project import warehouse_dbt_project
+from orchestration.warehouse.ducklake import Warehouse
 from orchestration.warehouse.environment import environment
 
 
 def test_docs_generate_and_every_mart_column_is_described(tmp_path):
-    with environment(WAREHOUSE_PATH=str(tmp_path / "docs.duckdb")):
+    with environment(**dbt_environment(Warehouse.in_folder(tmp_path / "warehouse"), tmp_path / "bronze")):
         invocation = DbtCliResource(project_dir=warehouse_dbt_project).cli(["docs", "generate"])
         invocation.wait()
     assert invocation.is_successful()

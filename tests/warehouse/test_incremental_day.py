@@ -1,7 +1,8 @@
 """Incremental warehouse builds give the same marts as a full rebuild, and overlapping re-exports
 never duplicate readings.
 
-Runs the real path: generated client exports -> ingest -> bronze Delta -> hand-over -> dbt build.
+Runs the real path: generated client exports -> ingest -> bronze Delta -> dbt build into the
+DuckLake (bronze read in place).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from orchestration.lakehouse.landing_to_bronze import ingest_landing
 from orchestration.lakehouse.registry import load_registry
 from orchestration.sample_clients import generate_sample
 from orchestration.warehouse.build import build_warehouse
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.connection import connect
+from orchestration.warehouse.ducklake import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = REPO / "clients"
@@ -38,16 +40,16 @@ def user_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def comparable_columns(con, table: str) -> list[str]:
-    # `_handover_seq` numbers build batches, so it differs between one build and two by design.
+    # `_load_seq` numbers warehouse loads, so it differs between one build and two by design.
     return [c for (c,) in con.execute(
-        "select column_name from information_schema.columns where table_schema = 'main' and table_name = ? "
-        "order by ordinal_position", [table]).fetchall() if not c.startswith("_handover")]
+        "select column_name from information_schema.columns where table_catalog = 'inc' and table_schema = 'main' "
+        "and table_name = ? order by ordinal_position", [table]).fetchall() if c != "_load_seq"]
 
 
-def assert_same_marts(incremental: Path, full: Path) -> None:
-    con = duckdb.connect()
-    con.execute(f"attach '{incremental}' as inc (read_only)")
-    con.execute(f"attach '{full}' as ful (read_only)")
+def assert_same_marts(incremental: Warehouse, full: Warehouse) -> None:
+    con = connect()
+    con.execute(incremental.attach_statement(alias="inc", snapshot=incremental.published_snapshot()))
+    con.execute(full.attach_statement(alias="ful", snapshot=full.published_snapshot()))
     inc_tables = [n for (n,) in con.execute(
         "select table_name from information_schema.tables where table_catalog = 'inc' and table_schema = 'main'").fetchall()]
     ful_tables = [n for (n,) in con.execute(
@@ -56,7 +58,7 @@ def assert_same_marts(incremental: Path, full: Path) -> None:
     assert "fct_sensor_readings" in inc_tables
     differences = {}
     for table in inc_tables:
-        columns = ", ".join(f'"{c}"' for c in comparable_columns(duckdb.connect(str(incremental), read_only=True), table))
+        columns = ", ".join(f'"{c}"' for c in comparable_columns(con, table))
         only_inc, only_full = (con.execute(
             f"select count(*) from (select {columns} from {a}.main.{table} except all select {columns} from {b}.main.{table})"
         ).fetchall()[0][0] for a, b in (("inc", "ful"), ("ful", "inc")))
@@ -72,14 +74,14 @@ def history(tmp_path_factory) -> Path:
     lake = tmp_path_factory.mktemp("history") / "lake"
     generate_sample(lake / "landing", seed=11, start=START, days=3, sampling_seconds=600, companies=COMPANIES)
     ingest(lake)
-    build_warehouse(WarehouseFile(lake / "warehouse" / "w.duckdb"), lake / "bronze")
+    build_warehouse(Warehouse.in_folder(lake / "warehouse"), lake / "bronze")
     return lake
 
 
 def test_day_n_plus_one_incremental_equals_full_rebuild(history, tmp_path):
     lake = tmp_path / "lake"
     shutil.copytree(history, lake)
-    warehouse = WarehouseFile(lake / "warehouse" / "w.duckdb")
+    warehouse = Warehouse.in_folder(lake / "warehouse")
     con = warehouse.connect_read_only()
     before = con.execute("select count(*), max(reading_date_kst) from fct_sensor_readings").fetchall()[0]
     con.close()
@@ -89,14 +91,14 @@ def test_day_n_plus_one_incremental_equals_full_rebuild(history, tmp_path):
     ingest(lake)
     build_warehouse(warehouse, lake / "bronze")
 
-    full = WarehouseFile(lake / "full" / "w.duckdb")
+    full = Warehouse.in_folder(lake / "full")
     build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
 
     con = warehouse.connect_read_only()
     after = con.execute("select count(*), max(reading_date_kst) from fct_sensor_readings").fetchall()[0]
     con.close()
     assert after[0] > before[0] and after[1] == before[1] + timedelta(days=1)
-    assert_same_marts(warehouse.path, full.path)
+    assert_same_marts(warehouse, full)
 
 
 def test_late_data_for_an_old_day_is_picked_up(history, tmp_path):
@@ -109,9 +111,9 @@ def test_late_data_for_an_old_day_is_picked_up(history, tmp_path):
                     companies=[company])
     shutil.copytree(late / "landing" / company, lake / "landing" / company, dirs_exist_ok=True)
     ingest(lake)
-    warehouse = WarehouseFile(lake / "warehouse" / "w.duckdb")
+    warehouse = Warehouse.in_folder(lake / "warehouse")
     build_warehouse(warehouse, lake / "bronze")
-    full = WarehouseFile(lake / "full" / "w.duckdb")
+    full = Warehouse.in_folder(lake / "full")
     build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
 
     con = warehouse.connect_read_only()
@@ -119,7 +121,7 @@ def test_late_data_for_an_old_day_is_picked_up(history, tmp_path):
                             [company, START - timedelta(days=1)]).fetchall()[0][0]
     con.close()
     assert late_rows > 0
-    assert_same_marts(warehouse.path, full.path)
+    assert_same_marts(warehouse, full)
 
 
 def test_overlapping_reexport_does_not_duplicate_readings(history, tmp_path):
@@ -134,7 +136,7 @@ def test_overlapping_reexport_does_not_duplicate_readings(history, tmp_path):
     original = lake / "landing" / company / spec["files"].replace("*", day.strftime("%Y%m%d"))
     assert original.is_file(), f"the generator names daily files after the date: {original}"
 
-    warehouse = WarehouseFile(lake / "warehouse" / "w.duckdb")
+    warehouse = Warehouse.in_folder(lake / "warehouse")
     con = warehouse.connect_read_only()
     readings_before = con.execute("select count(*) from fct_sensor_readings where company_id = ?", [company]).fetchall()[0][0]
     con.close()
@@ -160,3 +162,51 @@ def test_overlapping_reexport_does_not_duplicate_readings(history, tmp_path):
     assert duplicated == 0
     assert readings_after == readings_before
     assert from_reexport > 0  # the later export wins for the overlapping readings
+
+
+def test_ingests_committed_in_the_opposite_order_of_their_clocks_are_both_taken(history, tmp_path):
+    """Two ingest runs of a new day: A's started later but committed first and was built; B's
+    started earlier (its rows carry an older ingest time than anything A wrote) and committed
+    after that build. A max-watermark on ingest time would skip B for ever; the batch ledger
+    takes it at the next build, exactly once."""
+    from datetime import datetime, timezone
+
+    from orchestration.ingest.landing import discover_landing
+    from orchestration.ingest.mapping import load_mapping
+    from orchestration.lakehouse.bronze import BronzeLake
+    from orchestration.lakehouse.landing_to_bronze import ingest_company
+
+    lake = tmp_path / "lake"
+    shutil.copytree(history, lake)
+    first, second = COMPANIES[0], COMPANIES[1]
+    generate_sample(lake / "landing", seed=13, start=START + timedelta(days=3), days=1, sampling_seconds=600,
+                    companies=[first, second])
+    scan = discover_landing(lake / "landing", {first, second})
+
+    def ingest_one(company: str, now: datetime, run_id: str):
+        mapping = CLIENTS / "mappings" / f"{company}.yaml"
+        return ingest_company(company, [f for f in scan.files if f.company_id == company],
+                              mapping=load_mapping(mapping), bronze=BronzeLake(lake / "bronze"),
+                              quarantine_root=lake / "quarantine", run_id=run_id, now=now)
+
+    ingest_one(first, datetime.now(timezone.utc), "run-late-clock")
+    warehouse = Warehouse.in_folder(lake / "warehouse")
+    build_warehouse(warehouse, lake / "bronze")
+    landed = ingest_one(second, datetime(2026, 1, 1, tzinfo=timezone.utc), "run-early-clock").rows_landed()
+    assert landed > 0
+    build_warehouse(warehouse, lake / "bronze")
+
+    con = warehouse.connect_read_only()
+    taken = con.execute("select count(*) from fct_sensor_readings where company_id = ? and reading_date_kst = ?",
+                        [second, START + timedelta(days=3)]).fetchall()[0][0]
+    ledger = con.execute("select count(*), sum(rows_in_bronze) from intermediate.int_sensor_reading_batches "
+                         "where ingest_run_id = 'run-early-clock'").fetchall()[0]
+    con.close()
+    bronze_rows = connect().execute(
+        f"select count(*) from delta_scan('{lake / 'bronze' / 'sensor_readings'}') "
+        "where _ingest_run_id = 'run-early-clock'").fetchall()[0][0]
+    assert ledger[0] > 0 and ledger[1] == bronze_rows
+    assert taken > 0
+    full = Warehouse.in_folder(lake / "full")
+    build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
+    assert_same_marts(warehouse, full)

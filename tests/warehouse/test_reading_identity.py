@@ -19,7 +19,7 @@ from deltalake import write_deltalake
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
 from orchestration.warehouse.build import build_warehouse
-from orchestration.warehouse.publish import WarehouseFile
+from orchestration.warehouse.ducklake import Warehouse
 
 UTC = timezone.utc
 COMPANY = "CJ-PRS-01"
@@ -133,13 +133,13 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("identity")
     bronze = root / "bronze"
     first = land_first(bronze)
-    warehouse = WarehouseFile(root / "incremental" / "w.duckdb")
+    warehouse = Warehouse.in_folder(root / "incremental")
     build_warehouse(warehouse, bronze)
     with warehouse.connect_read_only() as con:
         after_first = con.execute("select count(*) from fct_sensor_readings").fetchone()[0]
     second = land_second(bronze)
     build_warehouse(warehouse, bronze)
-    full = WarehouseFile(root / "full" / "w.duckdb")
+    full = Warehouse.in_folder(root / "full")
     build_warehouse(full, bronze, ["build", "--full-refresh", "--exclude", "resource_type:test resource_type:unit_test"])
     return {"warehouse": warehouse, "full": full, "first": first, "second": second, "after_first": after_first}
 
@@ -186,7 +186,7 @@ def test_the_hourly_aggregate_counts_every_reading(con):
 def test_incremental_builds_equal_a_full_rebuild(built):
     from test_incremental_day import assert_same_marts
 
-    assert_same_marts(built["warehouse"].path, built["full"].path)
+    assert_same_marts(built["warehouse"], built["full"])
 
 
 def test_landing_files_reconcile_rows_and_readings(con):

@@ -24,8 +24,8 @@ from real_exports import ALL_EXPORTS, COMPANY, NOW, Lake, kst_to_utc, melting_ta
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS  # noqa: E402
 from orchestration.ingest.retract import main as retract  # noqa: E402
-from orchestration.warehouse.build import build_warehouse_isolated  # noqa: E402
-from orchestration.warehouse.publish import WarehouseFile  # noqa: E402
+from orchestration.warehouse.build import build_warehouse  # noqa: E402
+from orchestration.warehouse.ducklake import Warehouse  # noqa: E402
 
 SENSOR_COLUMNS = {"kamp_shots": 15, "press_log": 3, "melt_log": 3}
 
@@ -38,9 +38,9 @@ def register(lake: Lake) -> None:
 
 
 def build(lake: Lake):
-    built = build_warehouse_isolated(WarehouseFile(lake.root / "warehouse" / "w.duckdb"), lake.root / "bronze")
-    assert built.held == {}, built.summary()
-    return WarehouseFile(lake.root / "warehouse" / "w.duckdb")
+    warehouse = Warehouse.in_folder(lake.root / "warehouse")
+    build_warehouse(warehouse, lake.root / "bronze")
+    return warehouse
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_labels_and_events_sit_beside_the_readings(every_export):
     assert joined == len(accepted)
 
 
-def warehouse_content(warehouse: WarehouseFile) -> dict[str, list]:
+def warehouse_content(warehouse: Warehouse) -> dict[str, list]:
     """The facts' rows without the columns that name a run, its time or a build batch."""
     volatile = {"ingested_at", "_handover_seq", "file_modified_at"}
     out = {}

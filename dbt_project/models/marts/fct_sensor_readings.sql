@@ -5,15 +5,14 @@
         unique_key='reading_key',
         on_schema_change='append_new_columns',
         incremental_predicates=[
-            "reading_ts_utc >= (select min(reading_ts_utc) from staging.stg_sensor_readings"
-            ~ " where _handover_seq > (select coalesce(max(_handover_seq), 0) from main.fct_sensor_readings))"
+            "reading_ts_utc between (select min(reading_ts_utc) from fct_sensor_readings__dbt_tmp)"
+            ~ " and (select max(reading_ts_utc) from fct_sensor_readings__dbt_tmp)"
         ]
     )
 }}
-{#- The predicate bounds the delete of replaced readings to the new batch's time range (a key
-    fixes its reading time), so it skips most of the table instead of probing every key.
-    It runs before the insert, when the table still holds only earlier batches. (Relations are
-    named literally: `ref` is not resolved yet when a config is parsed.) -#}
+{#- The predicate bounds the delete of replaced readings to the new rows' time range (a key
+    fixes its reading time; the new rows wait in dbt's temp table), so it skips most of the
+    table instead of probing every key. -#}
 {#-
   One row per reading (reading_key). A reading is identified by company, equipment, source tag,
   time and, within that, by the sequence/shot/cycle id the mapping names (`sequence_id`) or else
@@ -22,25 +21,34 @@
   row. Only a true re-send - the same key again, from the same content landed twice or an
   overlapping re-export - collapses, and then the latest `ingested_at` wins, then the latest
   `source_file` (then the last row of that file); delete+insert replaces the old row.
-  A normal build takes only the rows of the bronze hand-overs it has not seen (`_handover_seq`),
-  so a late file for an old day is picked up and the cost is that of the new batch; a file's rows
-  always arrive in one hand-over (one Delta commit), so occurrences are numbered within the batch.
+  A normal build takes only the rows of the ingest batches it has not taken yet
+  (int_sensor_reading_batches: load_seq above the highest `_load_seq` here), so a late file for
+  an old day is picked up, two ingests committed in either order are both taken once, and the cost
+  is that of the new batches; a file's rows always arrive in one batch (one Delta commit), so
+  occurrences are numbered within the batch.
   `--full-refresh` ranks the whole history the same way, so both builds give the same rows.
 -#}
+{%- set untaken = untaken_batches(ref('int_sensor_reading_batches'), this) if is_incremental() else none %}
 with landed as (
     select
-        company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
-        value_raw, unit_raw, value_si, si_unit, unit_status, reading_ts_utc, reading_ts_kst,
-        reading_date_kst, sequence_id, lot_id, dataset_entry, source_file, source_row, source_hash,
-        ingested_at, _handover_seq,
+        s.company_id, s.site_id, s.line_id, s.equipment_id, s.sensor_id, s.source_tag, s.tag_code,
+        s.value_raw, s.unit_raw, s.value_si, s.si_unit, s.unit_status, s.reading_ts_utc, s.reading_ts_kst,
+        s.reading_date_kst, s.sequence_id, s.lot_id, s.dataset_entry, s.source_file, s.source_row, s.source_hash,
+        s.ingested_at, taken.load_seq as _load_seq,
         row_number() over (
-            partition by company_id, source_file, source_hash, ingested_at, dataset_entry,
-                         equipment_id, source_tag, reading_ts_utc
-            order by source_row
+            partition by s.company_id, s.source_file, s.source_hash, s.ingested_at, s.dataset_entry,
+                         s.equipment_id, s.source_tag, s.reading_ts_utc
+            order by s.source_row
         ) as reading_occurrence
-    from {{ ref('stg_sensor_readings') }}
+    from {{ ref('stg_sensor_readings') }} as s
+    join {{ ref('int_sensor_reading_batches') }} as taken
+      on taken.ingest_run_id = s.ingest_run_id and taken.source_hash = s.source_hash
+     and taken.dataset_entry = s.dataset_entry
     {% if is_incremental() %}
-    where _handover_seq > (select coalesce(max(_handover_seq), 0) from {{ this }})
+    where taken.load_seq > (select coalesce(max(_load_seq), 0) from {{ this }})
+    {%- if untaken %}
+      and s.ingested_at between {{ untaken.ingested_from }} and {{ untaken.ingested_to }}
+    {%- endif %}
     {% endif %}
 ),
 
@@ -51,13 +59,18 @@ batch as (
         company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
         value_raw, unit_raw, value_si, si_unit, unit_status, reading_ts_utc, reading_ts_kst,
         reading_date_kst, sequence_id, reading_occurrence, lot_id, dataset_entry, source_file, source_row,
-        source_hash, ingested_at, _handover_seq
+        source_hash, ingested_at, _load_seq
     from landed
 ),
 
 {% if is_incremental() %}
 {#- only the table's rows inside the batch's time range can share a key with it -#}
-{%- set batch_range = newest_batch_time_range(ref('stg_sensor_readings'), this) -%}
+{%- set batch_range = time_range(
+        "from " ~ ref('stg_sensor_readings') ~ " as s join " ~ ref('int_sensor_reading_batches')
+        ~ " as taken on taken.ingest_run_id = s.ingest_run_id and taken.source_hash = s.source_hash"
+        ~ " and taken.dataset_entry = s.dataset_entry where taken.load_seq > " ~ untaken.after_load
+        ~ " and s.ingested_at between " ~ untaken.ingested_from ~ " and " ~ untaken.ingested_to,
+        'reading_ts_utc') if untaken else none -%}
 {%- set in_batch_range = "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
                          if batch_range else "true" %}
 already_loaded as (
@@ -65,7 +78,7 @@ already_loaded as (
         t.reading_key, t.company_id, t.site_id, t.line_id, t.equipment_id, t.sensor_id, t.source_tag, t.tag_code,
         t.value_raw, t.unit_raw, t.value_si, t.si_unit, t.unit_status, t.reading_ts_utc, t.reading_ts_kst,
         t.reading_date_kst, t.sequence_id, t.reading_occurrence, t.lot_id, t.dataset_entry, t.source_file,
-        t.source_row, t.source_hash, t.ingested_at, t._handover_seq
+        t.source_row, t.source_hash, t.ingested_at, t._load_seq
     from {{ this }} as t
     where {{ in_batch_range }}
       and t.reading_key in (select reading_key from batch)
@@ -108,12 +121,12 @@ final as (
         cast(source_row as bigint) as source_row,
         cast(source_hash as varchar) as source_hash,
         cast(ingested_at as timestamptz) as ingested_at,
-        cast(_handover_seq as bigint) as _handover_seq
+        cast(_load_seq as bigint) as _load_seq
     from candidates
     qualify row_number() over (
         partition by reading_key
         order by {{ latest_ingest_first() }},
-                 _handover_seq desc
+                 _load_seq desc
     ) = 1
 )
 

@@ -8,20 +8,21 @@
 }}
 {#-
   Per sensor per UTC hour: count, min, max, avg, stddev of value_si. A normal build recomputes
-  only the (sensor, hour) pairs that received readings in the new hand-over(s), from all of that
+  only the (sensor, hour) pairs that received readings in the new ingest batches, from all of that
   pair's readings in fct_sensor_readings. Mean and stddev aggregate the values in sorted order, so
   they do not depend on the physical row order (incremental and full builds agree to the bit).
 -#}
 with readings as (
     select company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code, si_unit, value_si,
-           reading_ts_utc, date_trunc('hour', reading_ts_utc) as hour_utc, _handover_seq
+           reading_ts_utc, date_trunc('hour', reading_ts_utc) as hour_utc, _load_seq
     from {{ ref('fct_sensor_readings') }}
 ),
 
 {% if is_incremental() %}
-{%- set new_rows = "from " ~ ref('fct_sensor_readings') ~ " where _handover_seq > (select coalesce(max(_handover_seq), 0) from " ~ this ~ ")" -%}
+{%- set new_rows = "from " ~ ref('fct_sensor_readings') ~ " where _load_seq > (select coalesce(max(_load_seq), 0) from " ~ this ~ ")" -%}
 {#- readings of other batches in the touched hours lie inside the new batch's whole hours -#}
-{%- set hours = newest_batch_time_range(ref('fct_sensor_readings'), this, whole_hours=true) -%}
+{%- set hours = time_range(new_rows, 'reading_ts_utc', whole_hours=true)
+                if '__dbt__cte__' not in (this | string) else none -%}
 {%- set in_new_hours = "r.reading_ts_utc >= " ~ hours[0] ~ " and r.reading_ts_utc < " ~ hours[1]
                        if hours else "true" %}
 touched as (
@@ -57,7 +58,7 @@ aggregated as (
         max(value_si) as max_value_si,
         avg(value_si order by value_si) as avg_value_si,
         stddev_samp(value_si order by value_si) as stddev_value_si,
-        max(_handover_seq) as _handover_seq
+        max(_load_seq) as _load_seq
     from selected
     group by company_id, sensor_id, hour_utc
 ),
@@ -89,7 +90,7 @@ final as (
         cast(max_value_si as double) as max_value_si,
         cast(avg_value_si as double) as avg_value_si,
         cast(stddev_value_si as double) as stddev_value_si,
-        cast(_handover_seq as bigint) as _handover_seq
+        cast(_load_seq as bigint) as _load_seq
     from shifted
 )
 

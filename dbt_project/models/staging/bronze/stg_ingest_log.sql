@@ -22,8 +22,7 @@ with log as (
         cast(file_size_bytes as bigint) as file_size_bytes,
         cast(file_modified_at as timestamptz) as file_modified_at,
         cast(ingested_at as timestamptz) as ingested_at,
-        ingest_run_id,
-        cast(_handover_seq as bigint) as _handover_seq
+        ingest_run_id
     from {{ source('bronze', 'ingest_log') }}
 ),
 

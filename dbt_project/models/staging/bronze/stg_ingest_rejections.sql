@@ -9,8 +9,7 @@ with rejections as (
         reason,
         message,
         cast(quarantined_at as timestamptz) as quarantined_at,
-        ingest_run_id,
-        cast(_handover_seq as bigint) as _handover_seq
+        ingest_run_id
     from {{ source('bronze', 'ingest_rejections') }}
 ),
 

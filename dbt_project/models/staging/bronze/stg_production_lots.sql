@@ -13,8 +13,7 @@ with lots as (
         _source_file as source_file,
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
-        cast(_ingested_at as timestamptz) as ingested_at,
-        cast(_handover_seq as bigint) as _handover_seq
+        cast(_ingested_at as timestamptz) as ingested_at
     from {{ source('bronze', 'production_lots') }}
 ),
 
@@ -39,8 +38,7 @@ final as (
         source_file,
         source_row,
         source_hash,
-        ingested_at,
-        _handover_seq
+        ingested_at
     from lots
 )
 

@@ -21,8 +21,7 @@ with inspections as (
         _source_file as source_file,
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
-        cast(_ingested_at as timestamptz) as ingested_at,
-        cast(_handover_seq as bigint) as _handover_seq
+        cast(_ingested_at as timestamptz) as ingested_at
     from {{ source('bronze', 'quality_inspections') }}
 ),
 
@@ -78,8 +77,7 @@ final as (
         m.source_file,
         m.source_row,
         m.source_hash,
-        m.ingested_at,
-        m._handover_seq
+        m.ingested_at
     from mapped as m
     left join defect_types as d on d.defect_code = m.defect_code
 )

@@ -22,7 +22,7 @@ with readings as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at,
-        cast(_handover_seq as bigint) as _handover_seq
+        _ingest_run_id as ingest_run_id
     from {{ source('bronze', 'sensor_readings') }}
 ),
 
@@ -75,7 +75,7 @@ final as (
         source_row,
         source_hash,
         ingested_at,
-        _handover_seq
+        ingest_run_id
     from converted
 )
 

@@ -1,0 +1,49 @@
+{#-
+  The ingest batches of `batches_relation` (int_sensor_reading_batches) that `fact` has not taken
+  yet - load_seq above the highest `_load_seq` in `fact` - looked up before the model's query:
+  {'after_load': n, 'ingested_from': timestamptz literal, 'ingested_to': timestamptz literal},
+  or none when there are none. The ingest time range is only a hint for DuckDB to skip bronze
+  files by their statistics (a constant prunes Delta files, a subquery does not); the batches
+  themselves decide which rows are taken. Unit tests feed refs as CTEs, which a separate query
+  cannot see: they get none, and the model keeps its plain filter.
+-#}
+{% macro untaken_batches(batches_relation, fact) %}
+    {%- if not execute or '__dbt__cte__' in (batches_relation | string) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set taken = "(select coalesce(max(_load_seq), 0) from " ~ fact ~ ")" -%}
+    {%- set found = run_query(
+        "select " ~ taken ~ ", strftime(min(first_ingested_at), '%Y-%m-%d %H:%M:%S.%f+00'), "
+        ~ "strftime(max(last_ingested_at), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ batches_relation
+        ~ " where load_seq > " ~ taken) -%}
+    {%- if found.rows[0][1] is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'after_load': found.rows[0][0],
+               'ingested_from': "timestamptz '" ~ found.rows[0][1] ~ "'",
+               'ingested_to': "timestamptz '" ~ found.rows[0][2] ~ "'"}) }}
+{% endmacro %}
+
+{#-
+  [from, to] of `column` over `rows_sql` (a "from ... where ..." clause), looked up before the
+  model's query and returned as two timestamptz constants - or none when there are no rows.
+  Written into a filter as constants, the range lets DuckDB skip whole files and row groups of a
+  large fact table by their min/max. `whole_hours` widens it to [first hour, last hour + 1 h).
+-#}
+{% macro time_range(rows_sql, column, whole_hours=false) %}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if whole_hours -%}
+        {%- set lower = "strftime(date_trunc('hour', min(" ~ column ~ ")), '%Y-%m-%d %H:%M:%S+00')" -%}
+        {%- set upper = "strftime(date_trunc('hour', max(" ~ column ~ ")) + interval 1 hour, '%Y-%m-%d %H:%M:%S+00')" -%}
+    {%- else -%}
+        {%- set lower = "strftime(min(" ~ column ~ "), '%Y-%m-%d %H:%M:%S.%f+00')" -%}
+        {%- set upper = "strftime(max(" ~ column ~ "), '%Y-%m-%d %H:%M:%S.%f+00')" -%}
+    {%- endif -%}
+    {%- set bounds = run_query("select " ~ lower ~ ", " ~ upper ~ " " ~ rows_sql) -%}
+    {%- if bounds.rows[0][0] is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(["timestamptz '" ~ bounds.rows[0][0] ~ "'", "timestamptz '" ~ bounds.rows[0][1] ~ "'"]) }}
+{% endmacro %}

@@ -1,0 +1,68 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append'
+    )
+}}
+{#-
+  The ledger of bronze sensor-reading batches the warehouse has taken: one row per ingest run,
+  landing file and mapping entry (ingest_run_id, source_hash, dataset_entry), with the number of
+  the warehouse load that took it.
+  A build appends the batches bronze holds and the ledger does not, whatever their clocks or the
+  order their Delta commits landed in (two ingests may commit in either order), and
+  fct_sensor_readings takes exactly the rows of the batches with a load number it has not seen.
+  Compaction or vacuum of bronze rewrites files, not batches: nothing is taken twice.
+  (Depends on stg_sensor_readings so that its tests, which look at the rows not in the ledger
+  yet, run before the ledger moves on.)
+-#}
+-- depends_on: {{ ref('stg_sensor_readings') }}
+with bronze as (
+    select
+        coalesce(_ingest_run_id, '') as ingest_run_id,
+        coalesce(_source_hash, '') as source_hash,
+        coalesce({{ bronze_column('sensor_readings', '_dataset_entry', 'varchar') }}, 'sensor_readings') as dataset_entry,
+        company_id,
+        _source_file as source_file,
+        _ingested_at as ingested_at
+    from {{ source('bronze', 'sensor_readings') }}
+),
+
+new_batches as (
+    select
+        b.ingest_run_id,
+        b.source_hash,
+        b.dataset_entry,
+        min(b.company_id) as company_id,
+        min(b.source_file) as source_file,
+        count(*) as rows_in_bronze,
+        min(b.ingested_at) as first_ingested_at,
+        max(b.ingested_at) as last_ingested_at
+    from bronze as b
+    {% if is_incremental() %}
+    anti join {{ this }} as seen
+      on seen.ingest_run_id = b.ingest_run_id and seen.source_hash = b.source_hash
+     and seen.dataset_entry = b.dataset_entry
+    {% endif %}
+    group by b.ingest_run_id, b.source_hash, b.dataset_entry
+),
+
+final as (
+    select
+        cast(ingest_run_id as varchar) as ingest_run_id,
+        cast(source_hash as varchar) as source_hash,
+        cast(dataset_entry as varchar) as dataset_entry,
+        cast(company_id as varchar) as company_id,
+        cast(source_file as varchar) as source_file,
+        cast(rows_in_bronze as bigint) as rows_in_bronze,
+        cast(first_ingested_at as timestamptz) as first_ingested_at,
+        cast(last_ingested_at as timestamptz) as last_ingested_at,
+        {% if is_incremental() -%}
+        cast((select coalesce(max(load_seq), 0) + 1 from {{ this }}) as bigint) as load_seq,
+        {%- else -%}
+        cast(1 as bigint) as load_seq,
+        {%- endif %}
+        current_timestamp as loaded_at
+    from new_batches
+)
+
+select * from final

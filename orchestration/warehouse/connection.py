@@ -1,0 +1,80 @@
+"""A DuckDB connection with our extensions, offline.
+
+The DuckDB extensions (delta, ducklake, sqlite_scanner, postgres_scanner, httpfs) come from PyPI
+packages pinned in `uv.lock`, not from DuckDB's download site: there is no internet where the
+pipeline runs. Each package ships `extensions/v<duckdb>/<name>.duckdb_extension`; DuckDB looks
+for `<extension_directory>/v<duckdb>/<platform>/<name>.duckdb_extension`, so this module links
+the packaged files into that layout once and points every connection at it with downloads off.
+Everyone who needs DuckDB (warehouse readers and writers, dbt's profile, tests) goes through here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.util import find_spec
+from pathlib import Path
+
+import duckdb
+
+EXTENSIONS = ("delta", "ducklake", "sqlite_scanner", "postgres_scanner", "httpfs")
+_PACKAGES = {name: f"duckdb_extension_{name}" for name in EXTENSIONS}
+
+
+def extension_directory() -> Path:
+    """The extension folder (env `DUCKDB_EXTENSION_DIR`, default `<venv>/duckdb_extensions`),
+    laid out on first use from the installed extension packages."""
+    configured = os.environ.get("DUCKDB_EXTENSION_DIR")
+    root = Path(configured).expanduser().resolve() if configured else Path(sys.prefix) / "duckdb_extensions"
+    target = root / f"v{duckdb.__version__}" / _platform()
+    for name, package in _PACKAGES.items():
+        link = target / f"{name}.duckdb_extension"
+        if not link.exists():
+            _link(link, _packaged_extension(package, name))
+    return root
+
+
+def duckdb_config() -> dict[str, object]:
+    """Settings every connection (and dbt's profile, through env) needs to load extensions offline."""
+    return {
+        "extension_directory": str(extension_directory()),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": True,
+    }
+
+
+def connect(database: str = ":memory:", *, read_only: bool = False, load: tuple[str, ...] = ("delta", "ducklake"),
+            config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can scan Delta tables and attach DuckLakes, in UTC."""
+    con = duckdb.connect(database, read_only=read_only, config={**duckdb_config(), **(config or {})})
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        for name in load:
+            con.execute(f"load {name}")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def _platform() -> str:
+    return duckdb.execute("pragma platform").fetchone()[0]
+
+
+def _packaged_extension(package: str, name: str) -> Path:
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"DuckDB extension package {package.replace('_', '-')} is not installed (uv sync)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.exists():
+        raise RuntimeError(f"{path} missing: the {package} package does not match duckdb {duckdb.__version__}")
+    return path
+
+
+def _link(link: Path, source: Path) -> None:
+    # Several processes may lay the folder out at once: create under a private name, rename over.
+    link.parent.mkdir(parents=True, exist_ok=True)
+    temporary = link.with_name(f".{link.name}.{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(source)
+    os.replace(temporary, link)
