@@ -36,22 +36,25 @@ def table_location(bronze_root: str | Path, name: str) -> str:
 def ensure_bronze_tables(bronze_root: str | Path) -> dict[str, int]:
     """Create the bronze tables no ingest has written yet (empty, partitioned like the writers
     do); return every table's current Delta version."""
+    from orchestration.lakehouse.storage import is_remote, storage_options
+
+    options = storage_options() if is_remote(bronze_root) else None
     versions = {}
     for name, schema in BRONZE_TABLES.items():
         location = table_location(bronze_root, name)
         try:
-            versions[name] = DeltaTable(location).version()
+            versions[name] = DeltaTable(location, storage_options=options).version()
             continue
         except TableNotFoundError:
             pass
         try:
             # the registry tables are overwritten whole, unpartitioned (lakehouse/registry.py)
             partitioned = name not in REGISTRY_SCHEMAS
-            write_deltalake(location, schema.empty_table(), mode="append",
+            write_deltalake(location, schema.empty_table(), mode="append", storage_options=options,
                             partition_by=["company_id"] if partitioned else None)
         except DeltaError:  # an ingest created it at the same moment: theirs is as good
             pass
-        versions[name] = DeltaTable(location).version()
+        versions[name] = DeltaTable(location, storage_options=options).version()
     return versions
 
 

@@ -45,12 +45,18 @@ def duckdb_config() -> dict[str, object]:
 
 def connect(database: str = ":memory:", *, read_only: bool = False, load: tuple[str, ...] = ("delta", "ducklake"),
             config: dict | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection that can scan Delta tables and attach DuckLakes, in UTC."""
+    """A DuckDB connection that can scan Delta tables and attach DuckLakes, in UTC; with an S3
+    secret from the standard `AWS_*` variables when they are set (bronze or warehouse on s3://)."""
+    from orchestration.lakehouse.storage import duckdb_s3_secret, storage_options
+
     con = duckdb.connect(database, read_only=read_only, config={**duckdb_config(), **(config or {})})
     try:
         con.execute("set TimeZone = 'UTC'")
         for name in load:
             con.execute(f"load {name}")
+        if options := storage_options():
+            con.execute("load httpfs")
+            con.execute(duckdb_s3_secret(options))
     except Exception:
         con.close()
         raise
