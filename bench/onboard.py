@@ -55,7 +55,8 @@ def run(*, quick: bool, workdir: Path) -> dict:
     export.write_bytes(fryer_export(rows))
     os.utime(export, (time.time() - 3600, time.time() - 3600))
 
-    env = {k: v for k, v in os.environ.items() if k not in ("WAREHOUSE_PATH", "DAGSTER_HOME", "DEMO_LAKE_ROOT")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("WAREHOUSE_CATALOG", "WAREHOUSE_DATA_PATH", "DAGSTER_HOME", "DEMO_LAKE_ROOT")}
     env.update(LAKE_ROOT=str(lake), CLIENTS_DIR=str(clients))
     timings = {}
     load_before = os.getloadavg()[0]

@@ -99,7 +99,8 @@ class Soak:
     def environment(self) -> dict[str, str]:
         env = {**os.environ, "LAKE_ROOT": str(self.lake), "DAGSTER_HOME": str(self.home),
                "LANDING_SETTLE_SECONDS": "3"}
-        env.pop("WAREHOUSE_PATH", None)
+        env.pop("WAREHOUSE_CATALOG", None)
+        env.pop("WAREHOUSE_DATA_PATH", None)
         return env
 
     # ------------------------------------------------------------------ actors
@@ -153,9 +154,9 @@ class Soak:
             time.sleep(max(0.2, interval))
 
     def read_warehouse(self) -> None:
-        from orchestration.warehouse.publish import WarehouseFile, WarehouseNotBuilt
+        from orchestration.warehouse.ducklake import Warehouse, WarehouseNotBuilt
 
-        warehouse = WarehouseFile(self.lake / "warehouse" / "manufacturing.duckdb")
+        warehouse = Warehouse.in_folder(self.lake / "warehouse")
         while not self.stop.is_set():
             try:
                 with warehouse.connect_read_only() as con:
@@ -248,7 +249,8 @@ class Soak:
         files = self.prepare()
         env = self.environment()
         os.environ.update({k: env[k] for k in ("LAKE_ROOT", "DAGSTER_HOME", "LANDING_SETTLE_SECONDS")})
-        os.environ.pop("WAREHOUSE_PATH", None)
+        os.environ.pop("WAREHOUSE_CATALOG", None)
+        os.environ.pop("WAREHOUSE_DATA_PATH", None)
         instance = dg.DagsterInstance.from_config(str(self.home))
         instance.get_runs(limit=1)  # create the storages here, before the daemon races to create them too
         instance.all_instigator_state()

@@ -12,12 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from kpi_fixture import AS_OF, build_kpis, generate, write_warehouse  # noqa: E402
 
+from orchestration.warehouse.ducklake import Warehouse  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def kpi_warehouse(tmp_path_factory):
     root = tmp_path_factory.mktemp("kpis")
     fixture = generate()
-    path = root / "warehouse.duckdb"
+    path = root / "warehouse"
     write_warehouse(fixture, path)
     build_kpis(path, AS_OF, target=root / "dbt-target")
     return fixture, path
@@ -26,6 +28,6 @@ def kpi_warehouse(tmp_path_factory):
 @pytest.fixture
 def kpis(kpi_warehouse):
     fixture, path = kpi_warehouse
-    con = duckdb.connect(str(path), read_only=True)
+    con = Warehouse.in_folder(path).connect_read_only()
     yield fixture, con
     con.close()

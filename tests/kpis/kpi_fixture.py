@@ -173,9 +173,12 @@ def generate(seed: int = 5) -> KpiFixture:
 
 
 def write_warehouse(fixture: KpiFixture, path: Path) -> None:
-    """The tables the KPI marts read, in their warehouse schemas."""
-    con = duckdb.connect(str(path))
-    try:
+    """The tables the KPI marts read, in their warehouse schemas, in the DuckLake in folder `path`
+    (one transaction)."""
+    from orchestration.warehouse.ducklake import Warehouse
+
+    with Warehouse.in_folder(path).transaction("tests: KPI fixture") as tx:
+        con = tx.con
         con.execute("set TimeZone = 'UTC'")
         for schema in ("main", "staging", "quality", "ml"):
             con.execute(f"create schema if not exists {schema}")
@@ -222,18 +225,24 @@ def write_warehouse(fixture: KpiFixture, path: Path) -> None:
             con.execute(f"create or replace table main.{fact} as select company_id{extra} "
                         f"from _ids cross join range({n}) as r(i)")
             con.unregister("_ids")
-    finally:
-        con.close()
 
 
 PROGRAMME = ["kpi_definitions", "kpi_targets", "support_stages", "tag:programme_kpis"]
 
 
 def build_kpis(warehouse: Path, as_of, *, target: Path) -> None:
-    """dbt build of the KPI marts (and the seeds they read) on `warehouse`, measured on `as_of`."""
-    from orchestration.warehouse.build import run_dbt
+    """dbt build of the KPI marts (and the seeds they read) on the DuckLake in folder `warehouse`,
+    measured on `as_of`, then published."""
+    from orchestration.warehouse.build import dbt_environment, run_dbt
+    from orchestration.warehouse.ducklake import Warehouse
     from orchestration.warehouse.environment import environment
 
-    with environment(WAREHOUSE_PATH=str(warehouse)):
+    lake = Warehouse.in_folder(warehouse)
+    with environment(**dbt_environment(lake, Path(warehouse) / "bronze")):
         run_dbt(["build", "--select", *PROGRAMME, "--vars", json.dumps({"kpi_as_of_date": str(as_of)})],
                 target_path=target)
+    con = lake.connect_writer()
+    try:
+        lake.publish(con, "tests: KPI build")
+    finally:
+        con.close()

@@ -10,6 +10,8 @@ import duckdb
 import pandas as pd
 from kpi_fixture import AS_OF, DATA_STOPS, DRIFT, QUALITY_DROPS, _utc, build_kpis
 
+from orchestration.warehouse.ducklake import Warehouse
+
 
 def test_planted_cases_are_found_with_their_start_dates(kpis):
     """(A backfill-only company whose files also stopped is not on the list: it is not expected to send more.)"""
@@ -33,11 +35,11 @@ def test_planted_cases_are_found_with_their_start_dates(kpis):
 
 def test_entries_keep_history_when_a_case_resolves(kpi_warehouse, tmp_path):
     fixture, path = kpi_warehouse
-    later = tmp_path / "later.duckdb"
-    shutil.copy(path, later)
+    later = tmp_path / "later"
+    shutil.copytree(path, later, ignore=shutil.ignore_patterns(".dbt-target"))
     as_of = AS_OF + timedelta(days=5)
-    con = duckdb.connect(str(later))
-    try:  # five more days of files from everyone, the stopped company too; the AI results table is gone
+    with Warehouse.in_folder(later).transaction("tests: five more days") as tx:
+        con = tx.con  # five more days of files from everyone, the stopped company too; the AI results table is gone
         con.execute("set TimeZone = 'UTC'")
         pairs = fixture.landings[["company_id", "dataset"]].drop_duplicates().itertuples(index=False)
         for company, dataset in pairs:
@@ -50,10 +52,8 @@ def test_entries_keep_history_when_a_case_resolves(kpi_warehouse, tmp_path):
         con.execute("create schema contrib")  # the contribution export published one dataset meanwhile
         con.execute("create table contrib.published_datasets as select 'CBMAI-COSMETICS-x' as dataset_id, "
                     "timestamptz '2026-12-02 01:00:00+00' as published_at")
-    finally:
-        con.close()
     build_kpis(later, as_of, target=tmp_path / "dbt-target")
-    con = duckdb.connect(str(later), read_only=True)
+    con = Warehouse.in_folder(later).connect_read_only()
     try:
         history = con.execute("select * from kpi.watch_list order by watch_entry_key").df()
         published = con.execute("select actual, note_en from kpi.programme_outputs where programme_year = 2026 "
