@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from orchestration.kpis.dashboard import render_kpi_dashboard
 from orchestration.kpis.marts import format_value
 from orchestration.kpis.workbook import HEADLINE_SHEET, write_kpi_workbook
+from orchestration.warehouse.ducklake import Warehouse
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
                   "--no-first-run", "--disable-extensions"]
@@ -30,7 +31,7 @@ def outputs(kpi_warehouse, tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
     (reports / "quality").mkdir()
     (reports / "quality" / "TS-COS-01.html").write_text("<html></html>", encoding="utf-8")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = Warehouse.in_folder(warehouse).connect_read_only()
     try:
         dashboard = render_kpi_dashboard(con, reports / "kpi" / "index.html")
         workbook = write_kpi_workbook(con, reports / "kpi")
