@@ -12,8 +12,7 @@ with orders as (
         _source_file as source_file,
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
-        cast(_ingested_at as timestamptz) as ingested_at,
-        cast(_handover_seq as bigint) as _handover_seq
+        cast(_ingested_at as timestamptz) as ingested_at
     from {{ source('bronze', 'work_orders') }}
 ),
 
