@@ -18,7 +18,8 @@
                                 ~ " as taken where taken.ingest_run_id = " ~ relation.include(database=false)
                                 ~ ".ingest_run_id and taken.source_hash = " ~ relation.include(database=false)
                                 ~ ".source_hash and taken.dataset_entry = " ~ relation.include(database=false)
-                                ~ ".dataset_entry)" -%}
+                                ~ ".dataset_entry and taken.source_file = " ~ relation.include(database=false)
+                                ~ ".source_file)" -%}
             {%- endif -%}
         {%- else -%}
             {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}

@@ -20,9 +20,9 @@ with bronze as (
     select
         coalesce(_ingest_run_id, '') as ingest_run_id,
         coalesce(_source_hash, '') as source_hash,
+        coalesce(_source_file, '') as source_file,
         coalesce({{ bronze_column('sensor_readings', '_dataset_entry', 'varchar') }}, 'sensor_readings') as dataset_entry,
         company_id,
-        _source_file as source_file,
         _ingested_at as ingested_at
     from {{ source('bronze', 'sensor_readings') }}
 ),
@@ -32,8 +32,8 @@ new_batches as (
         b.ingest_run_id,
         b.source_hash,
         b.dataset_entry,
+        b.source_file,
         min(b.company_id) as company_id,
-        min(b.source_file) as source_file,
         count(*) as rows_in_bronze,
         min(b.ingested_at) as first_ingested_at,
         max(b.ingested_at) as last_ingested_at
@@ -41,9 +41,9 @@ new_batches as (
     {% if is_incremental() %}
     anti join {{ this }} as seen
       on seen.ingest_run_id = b.ingest_run_id and seen.source_hash = b.source_hash
-     and seen.dataset_entry = b.dataset_entry
+     and seen.dataset_entry = b.dataset_entry and seen.source_file = b.source_file
     {% endif %}
-    group by b.ingest_run_id, b.source_hash, b.dataset_entry
+    group by b.ingest_run_id, b.source_hash, b.dataset_entry, b.source_file
 ),
 
 final as (

@@ -43,7 +43,7 @@ with landed as (
     from {{ ref('stg_sensor_readings') }} as s
     join {{ ref('int_sensor_reading_batches') }} as taken
       on taken.ingest_run_id = s.ingest_run_id and taken.source_hash = s.source_hash
-     and taken.dataset_entry = s.dataset_entry
+     and taken.dataset_entry = s.dataset_entry and taken.source_file = s.source_file
     {% if is_incremental() %}
     where taken.load_seq > (select coalesce(max(_load_seq), 0) from {{ this }})
     {%- if untaken %}
@@ -68,7 +68,8 @@ batch as (
 {%- set batch_range = time_range(
         "from " ~ ref('stg_sensor_readings') ~ " as s join " ~ ref('int_sensor_reading_batches')
         ~ " as taken on taken.ingest_run_id = s.ingest_run_id and taken.source_hash = s.source_hash"
-        ~ " and taken.dataset_entry = s.dataset_entry where taken.load_seq > " ~ untaken.after_load
+        ~ " and taken.dataset_entry = s.dataset_entry and taken.source_file = s.source_file"
+        ~ " where taken.load_seq > " ~ untaken.after_load
         ~ " and s.ingested_at between " ~ untaken.ingested_from ~ " and " ~ untaken.ingested_to,
         'reading_ts_utc') if untaken else none -%}
 {%- set in_batch_range = "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
