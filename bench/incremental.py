@@ -1,18 +1,33 @@
-"""Incremental warehouse build after one new day vs a full rebuild, timed in the same run.
+"""The warehouse as history grows: one new day against a full rebuild, and against itself when the
+history is four times longer; one new day end to end; storage; analyst queries. All timed in one
+run on one machine.
 
-History: 20 client companies x 30 days (>= 20 million sensor readings); `--quick` keeps the 20
-companies and the shape but a shorter, sparser history.
+20 client companies; histories of 30 and 120 days (`--quick`: 5 and 20 days, sparser sampling).
+In order, on one lake:
+1. 30 days of history are ingested and built (untimed);
+2. two new days, each ingested and built incrementally (timed; `incremental_30_s` is their mean),
+   then a full rebuild of the same bronze into a second warehouse (timed; same fact counts required);
+3. one new day end to end through Dagster (ingest, warehouse + features + KPIs + dashboard, quality
+   inspection and report for every company), then another new day through the same jobs with a full
+   warehouse rebuild: `e2e_ratio_30`;
+4. warehouse bytes (catalog + data files) against bronze bytes (Delta tables with their logs);
+5. ten analyst queries on the warehouse against the same rows as plain DuckDB tables;
+6. the history grows to 120 days (ingested, built incrementally, untimed), then two new days as in 2:
+   `flatness_120` = incremental at 120 days / at 30 days.
 """
 
 from __future__ import annotations
 
 import shutil
+import statistics
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
 
+from bench import analyst_queries
+from bench.end_to_end import Operations
 from orchestration.lakehouse.landing_to_bronze import ingest_landing
 from orchestration.sample_clients import generate_sample
 from orchestration.settings import clients_dir
@@ -21,6 +36,7 @@ from orchestration.warehouse.ducklake import Warehouse
 
 COMPANIES = 20
 START = date(2026, 10, 1)
+NEW_DAYS_TIMED = 2  # per history length; their mean is the incremental time
 
 
 def twenty_clients(target: Path) -> list[str]:
@@ -45,59 +61,115 @@ def twenty_clients(target: Path) -> list[str]:
     return [c["company_id"] for c in companies]
 
 
-def ingest_all(lake: Path, clients: Path, companies: list[str]) -> int:
-    reports = ingest_landing(lake / "landing", clients, lake / "bronze", lake / "quarantine",
-                             companies=companies, run_id="bench")
-    return sum(report.rows_landed("sensor_readings") for report in reports.values())
+class Lake:
+    """The benchmark's lake: sample days arrive in landing and are ingested, as clients send them."""
+
+    def __init__(self, workdir: Path, sampling: int):
+        self.root = workdir / "lake"
+        self.clients = workdir / "clients"
+        self.companies = twenty_clients(self.clients)
+        self.sampling = sampling
+        self.next_day = START
+        self.readings = 0
+        self.warehouse = Warehouse.in_folder(self.root / "warehouse")  # where the Dagster jobs find it too
+
+    def arrive(self, days: int, seed: int) -> int:
+        """`days` new days of every company's exports land and are ingested; returns readings landed."""
+        generate_sample(self.root / "landing", seed=seed, start=self.next_day, days=days,
+                        sampling_seconds=self.sampling, clients_dir=self.clients)
+        self.next_day += timedelta(days=days)
+        reports = ingest_landing(self.root / "landing", self.clients, self.root / "bronze", self.root / "quarantine",
+                                 companies=self.companies, run_id="bench")
+        landed = sum(report.rows_landed("sensor_readings") for report in reports.values())
+        self.readings += landed
+        return landed
+
+    def build(self, warehouse: Warehouse | None = None, *, full: bool = False) -> float:
+        started = time.perf_counter()
+        build_warehouse(warehouse or self.warehouse, self.root / "bronze", ["build", "--full-refresh"] if full else None)
+        return time.perf_counter() - started
+
+    def new_days_incremental(self, seed: int) -> list[float]:
+        timings = []
+        for offset in range(NEW_DAYS_TIMED):
+            self.arrive(1, seed + offset)
+            timings.append(self.build())
+        return timings
+
+    @property
+    def history_days(self) -> int:
+        return (self.next_day - START).days
 
 
 def run(*, quick: bool, workdir: Path) -> dict:
-    days, sampling = (5, 120) if quick else (30, 30)
+    short, long, sampling = (5, 20, 300) if quick else (30, 120, 60)
     shutil.rmtree(workdir, ignore_errors=True)
-    clients = workdir / "clients"
-    companies = twenty_clients(clients)
-    lake = workdir / "lake"
-    warehouse = Warehouse.in_folder(lake / "warehouse")
+    lake = Lake(workdir, sampling)
+    result: dict = {"benchmark": "incremental", "quick": quick, "companies": len(lake.companies),
+                    "sampling_seconds": sampling}
 
     started = time.perf_counter()
-    generate_sample(lake / "landing", seed=3, start=START, days=days, sampling_seconds=sampling,
-                    clients_dir=clients)
-    history_rows = ingest_all(lake, clients, companies)
-    prepare_s = time.perf_counter() - started
-    build_warehouse(warehouse, lake / "bronze")  # the warehouse as it stands before the new day
+    lake.arrive(short, seed=3)
+    lake.build()
+    result["prepare_30_s"] = round(time.perf_counter() - started, 1)
 
-    new_day = START + timedelta(days=days)
-    generate_sample(lake / "landing", seed=4, start=new_day, days=1, sampling_seconds=sampling, clients_dir=clients)
-    new_rows = ingest_all(lake, clients, companies)
+    # 2. one new day vs a full rebuild, at the short history
+    incremental_30 = lake.new_days_incremental(seed=100)
+    full = Warehouse.in_folder(lake.root / "warehouse_full")
+    full_30 = lake.build(full, full=True)
+    if fact_counts(full) != fact_counts(lake.warehouse):
+        raise SystemExit(f"incremental and full builds disagree: {fact_counts(lake.warehouse)} vs {fact_counts(full)}")
+    result.update(history_days_30=lake.history_days, readings_30=lake.readings,
+                  incremental_30_s=[round(t, 2) for t in incremental_30], full_30_s=round(full_30, 2))
+    shutil.rmtree(lake.root / "warehouse_full")
 
-    started = time.perf_counter()
-    build_warehouse(warehouse, lake / "bronze")
-    incremental_s = time.perf_counter() - started
-    incremental_counts = _fact_counts(warehouse)
+    # 3. one new day end to end, incremental and full
+    operations = Operations(lake.root, lake.clients, lake.companies)
+    generate_sample(lake.root / "landing", seed=200, start=lake.next_day, days=1, sampling_seconds=sampling,
+                    clients_dir=lake.clients)
+    lake.next_day += timedelta(days=1)
+    e2e_incremental = operations.one_day(full_refresh=False)
+    generate_sample(lake.root / "landing", seed=201, start=lake.next_day, days=1, sampling_seconds=sampling,
+                    clients_dir=lake.clients)
+    lake.next_day += timedelta(days=1)
+    e2e_full = operations.one_day(full_refresh=True)
+    result.update(e2e_incremental=e2e_incremental, e2e_full=e2e_full)
 
-    # Full rebuild of the same history: a new warehouse, every bronze row read, every model rebuilt.
-    full = Warehouse.in_folder(lake / "warehouse_full")
-    started = time.perf_counter()
-    build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
-    full_s = time.perf_counter() - started
-    if _fact_counts(full) != incremental_counts:
-        raise SystemExit(f"incremental and full builds disagree: {incremental_counts} vs {_fact_counts(full)}")
+    # 4. storage
+    warehouse_bytes = folder_bytes(lake.root / "warehouse")
+    bronze_bytes = folder_bytes(lake.root / "bronze")
+    result.update(warehouse_bytes=warehouse_bytes, bronze_bytes=bronze_bytes)
 
-    return {
-        "benchmark": "incremental",
-        "quick": quick,
-        "companies": len(companies),
-        "history_days": days,
-        "rows": history_rows + new_rows,
-        "new_day_rows": new_rows,
-        "prepare_s": round(prepare_s, 1),
-        "full_s": round(full_s, 2),
-        "incremental_s": round(incremental_s, 2),
-        "ratio": round(incremental_s / full_s, 3),
-    }
+    # 5. analyst queries
+    con = lake.warehouse.connect_read_only()
+    try:
+        analyst = analyst_queries.compare(con, workdir, repeats=3 if quick else 5)
+    finally:
+        con.close()
+
+    # 6. four times the history, then one new day again
+    lake.arrive(long - lake.history_days, seed=300)
+    lake.build()
+    incremental_120 = lake.new_days_incremental(seed=400)
+    result.update(history_days_120=lake.history_days, readings_120=lake.readings,
+                  incremental_120_s=[round(t, 2) for t in incremental_120])
+
+    inc_30, inc_120 = statistics.mean(incremental_30), statistics.mean(incremental_120)
+    result.update(analyst)
+    result.update(
+        ratio_30=round(inc_30 / full_30, 3),
+        flatness_120=round(inc_120 / inc_30, 3),
+        e2e_ratio_30=round(e2e_incremental["total_s"] / e2e_full["total_s"], 3),
+        warehouse_over_bronze=round(warehouse_bytes / bronze_bytes, 3),
+    )
+    return result
 
 
-def _fact_counts(warehouse: Warehouse) -> dict[str, int]:
+def folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def fact_counts(warehouse: Warehouse) -> dict[str, int]:
     con = warehouse.connect_read_only()
     try:
         return {t: con.execute(f"select count(*) from {t}").fetchall()[0][0]

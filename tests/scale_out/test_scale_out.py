@@ -1,6 +1,8 @@
 """The lakehouse beyond one machine, with real servers and real processes: bronze Delta tables on
-S3, the Dagster instance on PostgreSQL, two company ingests at once, each a separate `dagster job
-execute` process, as two machines would run them.
+S3, the warehouse DuckLake with its catalog in PostgreSQL and its data files on S3, the Dagster
+instance in PostgreSQL, two company ingests at once (each a separate `dagster job execute`
+process, as two machines would run them), and an analyst's process reading the warehouse
+throughout.
 
 Everything is configured through the environment only (the settings docs/scale-out.md lists), and
 every Dagster command is a separate process that shares state with the others only through the
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.scale_out
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = REPO / "clients"
 COMPANIES = [c.company_id for c in load_registry(CLIENTS / "registry.yaml")][:2]
-COMMAND_TIMEOUT = 300
+COMMAND_TIMEOUT = 900  # a warehouse build on a loaded 2-core machine
 
 
 @pytest.fixture
@@ -46,11 +48,13 @@ def cluster(tmp_path, postgres_server, s3_server, small_sample):
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "DAGSTER_POSTGRES_URL": postgres_server.url(postgres_server.create_database(f"dagster_{name}"),
                                                     driver="postgresql+psycopg2"),
+        "WAREHOUSE_CATALOG": f"postgres:{postgres_server.libpq(postgres_server.create_database(f'ducklake_{name}'))}",
+        "WAREHOUSE_DATA_PATH": f"s3://{bucket}/warehouse/",
         "PYTHONUNBUFFERED": "1",
     }
     write_instance(environ)
     return {"env": environ, "tmp": tmp_path, "landing": tmp_path / "lake" / "landing", "sample": small_sample,
-            "bucket": bucket}
+            "bucket": bucket, "s3": s3_server, "postgres": postgres_server}
 
 
 def write_instance(environ: dict) -> Path:
@@ -110,7 +114,26 @@ def bronze_rows(environ: dict, table: str) -> dict[str, int]:
     return {row["company_id"]: row["n"] for row in rows}
 
 
-def test_two_companies_ingest_at_once_into_s3_with_the_instance_in_postgres(cluster, monkeypatch):
+def start_reader(cluster: dict) -> tuple[subprocess.Popen, Path, Path]:
+    stop, result = cluster["tmp"] / "reader.stop", cluster["tmp"] / "reader.json"
+    reader = subprocess.Popen([sys.executable, str(Path(__file__).with_name("warehouse_reader.py")), str(stop),
+                               str(result)], env=cluster["env"], cwd=REPO, stdin=subprocess.DEVNULL)
+    return reader, stop, result
+
+
+def query_csv(environ: dict, sql: str) -> list[dict]:
+    """The analysts' and scripts' interface: `python -m orchestration.warehouse query`."""
+    import csv
+    import io
+
+    done = subprocess.run([sys.executable, "-m", "orchestration.warehouse", "query", sql], env=environ, cwd=REPO,
+                          capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+@pytest.mark.timeout(2400)  # two warehouse builds through Dagster; minutes on a loaded 2-core machine
+def test_ingest_warehouse_and_kpis_across_servers_with_a_reader_throughout(cluster, monkeypatch):
     environ = cluster["env"]
     days = sorted({p.stem.rsplit("_", 1)[-1] for p in cluster["sample"].rglob("*.csv")})
     assert len(days) == 2, days
@@ -121,15 +144,55 @@ def test_two_companies_ingest_at_once_into_s3_with_the_instance_in_postgres(clus
     finish(*[dagster_job(environ, "ingest_company_job", company) for company in COMPANIES])
     first = bronze_rows(environ, "sensor_readings")
     assert set(first) == set(COMPANIES) and all(first.values())
+    finish(dagster_job(environ, "warehouse_job"))
 
-    assert arrive(cluster, days[1]) > 0
-    finish(*[dagster_job(environ, "ingest_company_job", company) for company in COMPANIES])
+    reader, stop, result = start_reader(cluster)
+    try:
+        # the second day: both ingests and the next build run while the analyst reads
+        assert arrive(cluster, days[1]) > 0
+        finish(*[dagster_job(environ, "ingest_company_job", company) for company in COMPANIES])
+        finish(dagster_job(environ, "warehouse_job"))
+        time.sleep(1)  # a few reads of the final snapshot
+    finally:
+        stop.touch()
+        reader.wait(timeout=COMMAND_TIMEOUT)
+    reads = json.loads(result.read_text(encoding="utf-8"))
+
     second = bronze_rows(environ, "sensor_readings")
     assert all(second[c] > first[c] for c in COMPANIES)
     logged = bronze_rows(environ, "ingest_log")
     expected_files = {c: sum(1 for p in (cluster["sample"] / c).rglob("*") if p.is_file()) for c in COMPANIES}
     assert logged == expected_files  # every file once, none twice, none lost between the two writers
-    assert not (Path(environ["LAKE_ROOT"]) / "bronze").exists()
+
+    # the warehouse saw all of bronze, and the KPIs were built on it
+    facts = query_csv(environ, "select company_id, count(*) as n from fct_sensor_readings group by 1 order by 1")
+    assert {row["company_id"]: int(row["n"]) for row in facts} == second
+    kpis = query_csv(environ, "select company_id, inspections from kpi.company_defect_rate order by 1")
+    inspected = {row["company_id"]: int(row["inspections"] or 0) for row in kpis}  # every registered company
+    assert all(inspected[c] > 0 for c in COMPANIES)
+    assert not any(n for c, n in inspected.items() if c not in COMPANIES)
+
+    # the analyst read throughout: no error, every read consistent, counts only grew, and the
+    # second build's snapshot was among what they saw
+    assert reads["errors"] == [], reads["errors"][:5]
+    assert reads["inconsistent"] == 0
+    assert reads["rounds"] >= 5
+    assert reads["counts"] == sorted(reads["counts"])
+    assert reads["counts"][0] == sum(first.values()) and reads["counts"][-1] == sum(second.values())
+
+    # where the state is: nothing on the local disk but landing and quarantine
+    lake_root = Path(environ["LAKE_ROOT"])
+    assert not (lake_root / "bronze").exists()
+    assert not any((lake_root / "warehouse").rglob("*.parquet")) if (lake_root / "warehouse").exists() else True
+    objects = cluster["s3"].client().list_objects_v2(Bucket=cluster["bucket"], Prefix="warehouse/")
+    assert objects.get("KeyCount", 0) > 0, "no DuckLake data files on S3"
+    import psycopg2
+
+    catalog = psycopg2.connect(environ["WAREHOUSE_CATALOG"].removeprefix("postgres:"))
+    with catalog, catalog.cursor() as cursor:
+        cursor.execute("select count(*) from ducklake_snapshot")
+        assert cursor.fetchone()[0] >= 2
+    catalog.close()
 
     # the instance every process wrote to is the one in PostgreSQL
     for name, value in environ.items():
@@ -138,6 +201,6 @@ def test_two_companies_ingest_at_once_into_s3_with_the_instance_in_postgres(clus
     with dg.DagsterInstance.from_config(environ["DAGSTER_HOME"]) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         runs = instance.get_runs()
-        assert sorted(r.job_name for r in runs) == ["ingest_company_job"] * 4 + ["registry_job"]
+        assert sorted(r.job_name for r in runs) == ["ingest_company_job"] * 4 + ["registry_job"] + ["warehouse_job"] * 2
         assert {r.status for r in runs} == {dg.DagsterRunStatus.SUCCESS}
         assert set(instance.get_dynamic_partitions("company")) >= set(COMPANIES)

@@ -1,0 +1,125 @@
+"""Ten typical analyst queries on the warehouse (DuckLake, attached read-only) against the same
+queries on plain DuckDB tables holding the same rows, timed in the same run.
+
+What an analyst of the center asks most days: one sensor's day, hourly means, OEE by week,
+defects by shift and by week, data freshness, the programme KPIs. The plain tables are copied from
+the warehouse's published snapshot into a DuckDB file, so both sides read exactly the same rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import duckdb
+
+# The warehouse tables the queries read; the baseline holds a plain copy of each.
+TABLES = (
+    "fct_sensor_readings", "fct_sensor_readings_hourly", "fct_quality_inspections", "mart_oee_daily",
+    "mart_defects_by_shift", "mart_defects_weekly", "mart_company_data_freshness",
+    "kpi.company_defect_rate", "kpi.company_data_volume",
+)
+
+QUERIES = {
+    "sensor_day": """
+        select reading_ts_kst, value_si, si_unit from fct_sensor_readings
+        where company_id = $company and sensor_id = $sensor and reading_date_kst = $day
+        order by reading_ts_kst""",
+    "hourly_means_raw": """
+        select equipment_id, date_trunc('hour', reading_ts_kst) as hour_kst, avg(value_si) as mean_si
+        from fct_sensor_readings where company_id = $company and tag_code = $tag
+        group by all order by all""",
+    "hourly_means_fact": """
+        select sensor_id, hour_kst, avg_value_si, min_value_si, max_value_si from fct_sensor_readings_hourly
+        where company_id = $company and date_kst between $day - 6 and $day order by sensor_id, hour_kst""",
+    "oee_by_week": """
+        select company_id, line_id, date_trunc('week', date_kst) as week, avg(oee) as oee,
+               avg(availability) as availability, avg(performance) as performance, avg(quality) as quality
+        from mart_oee_daily group by all order by all""",
+    "defects_by_shift": """
+        select company_id, shift_code, sum(units_defective) / nullif(sum(units_produced), 0) as unit_defect_rate,
+               sum(failed_inspections) as failed
+        from mart_defects_by_shift group by all order by all""",
+    "defects_weekly_worst": """
+        select company_id, line_id, iso_year, iso_week, defect_rate, top1_defect_name_ko
+        from mart_defects_weekly order by defect_rate desc, company_id, line_id limit 20""",
+    "inspection_failures_by_day": """
+        select company_id, cast(inspected_at_kst as date) as day, count(*) as inspections,
+               count(*) filter (where is_defect) as defects
+        from fct_quality_inspections group by all order by all""",
+    "freshness": """
+        select company_id, dataset, last_landing_kst, hours_since_last_landing
+        from mart_company_data_freshness order by hours_since_last_landing desc, company_id, dataset""",
+    "kpi_defect_rate": "select * from kpi.company_defect_rate order by company_id",
+    "kpi_data_volume": "select * from kpi.company_data_volume order by company_id",
+}
+
+
+def parameters(con: duckdb.DuckDBPyConnection) -> dict:
+    """One busy sensor's middle day: a fixed choice, so both sides answer the same question."""
+    company, sensor, tag = con.execute(
+        "select company_id, sensor_id, tag_code from fct_sensor_readings_hourly "
+        "group by all order by sum(readings) desc, company_id, sensor_id limit 1").fetchone()
+    low, high = con.execute("select min(date_kst), max(date_kst) from fct_sensor_readings_hourly "
+                            "where sensor_id = ?", [sensor]).fetchone()
+    return {"company": company, "sensor": sensor, "tag": tag, "day": low + (high - low) / 2}
+
+
+def copy_to_plain(warehouse_con: duckdb.DuckDBPyConnection, target: Path) -> Path:
+    """The same rows as plain DuckDB tables in a file of their own (the baseline)."""
+    target.unlink(missing_ok=True)
+    warehouse_con.execute(f"attach '{target}' as plain")
+    try:
+        for table in TABLES:
+            if "." in table:
+                warehouse_con.execute(f"create schema if not exists plain.{table.split('.')[0]}")
+            warehouse_con.execute(f"create table plain.{table} as select * from {table}")
+    finally:
+        warehouse_con.execute("detach plain")
+    return target
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
+    return con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+
+
+def comparable(rows: list[tuple]) -> list[tuple]:
+    """Floats to 9 significant digits: a parallel sum may add in another order on each side."""
+    return [tuple(float(f"{v:.9g}") if isinstance(v, float) else v for v in row) for row in rows]
+
+
+def time_queries(con: duckdb.DuckDBPyConnection, params: dict, repeats: int) -> dict[str, float]:
+    timings = {}
+    for name, sql in QUERIES.items():
+        run(con, sql, params)  # warm: metadata, file footers
+        runs = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            run(con, sql, params)
+            runs.append(time.perf_counter() - started)
+        timings[name] = statistics.median(runs)
+    return timings
+
+
+def compare(warehouse_con: duckdb.DuckDBPyConnection, workdir: Path, *, repeats: int = 5) -> dict:
+    """Median over the ten queries of (warehouse time / plain-table time), with each query's
+    times; checks that both sides return identical results first."""
+    plain_file = copy_to_plain(warehouse_con, workdir / "analyst_baseline.duckdb")
+    plain = duckdb.connect(str(plain_file), read_only=True)
+    try:
+        params = parameters(warehouse_con)
+        for name, sql in QUERIES.items():
+            if comparable(run(warehouse_con, sql, params)) != comparable(run(plain, sql, params)):
+                raise SystemExit(f"analyst query {name}: the warehouse and the plain tables disagree")
+        on_warehouse = time_queries(warehouse_con, params, repeats)
+        on_plain = time_queries(plain, params, repeats)
+    finally:
+        plain.close()
+    ratios = {name: on_warehouse[name] / on_plain[name] for name in QUERIES}
+    return {
+        "analyst_query_ratio": round(statistics.median(ratios.values()), 3),
+        "analyst_queries": {name: {"warehouse_ms": round(on_warehouse[name] * 1000, 2),
+                                   "plain_ms": round(on_plain[name] * 1000, 2),
+                                   "ratio": round(ratios[name], 3)} for name in QUERIES},
+    }
