@@ -18,8 +18,10 @@ In order, on one lake:
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -122,6 +124,7 @@ def run(*, quick: bool, workdir: Path) -> dict:
     result.update(history_days_30=lake.history_days, readings_30=lake.readings,
                   incremental_30_s=[round(t, 2) for t in incremental_30], full_30_s=round(full_30, 2))
     shutil.rmtree(lake.root / "warehouse_full")
+    progress(result)
 
     # 3. one new day end to end, incremental and full
     operations = Operations(lake.root, lake.clients, lake.companies)
@@ -134,11 +137,13 @@ def run(*, quick: bool, workdir: Path) -> dict:
     lake.next_day += timedelta(days=1)
     e2e_full = operations.one_day(full_refresh=True)
     result.update(e2e_incremental=e2e_incremental, e2e_full=e2e_full)
+    progress(result)
 
     # 4. storage
     warehouse_bytes = folder_bytes(lake.root / "warehouse")
     bronze_bytes = folder_bytes(lake.root / "bronze")
     result.update(warehouse_bytes=warehouse_bytes, bronze_bytes=bronze_bytes)
+    progress(result)
 
     # 5. analyst queries
     con = lake.warehouse.connect_read_only()
@@ -163,6 +168,11 @@ def run(*, quick: bool, workdir: Path) -> dict:
         warehouse_over_bronze=round(warehouse_bytes / bronze_bytes, 3),
     )
     return result
+
+
+def progress(result: dict) -> None:
+    """The numbers so far, on stderr: a run cut short still tells what it measured."""
+    print("bench incremental so far: " + json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
 def folder_bytes(folder: Path) -> int:
