@@ -307,7 +307,9 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
         echo(f"[3/5] the warehouse build FAILED ({time.monotonic() - started:.1f}s): {build.failure}")
         return outcome
     echo(f"[3/5] built the warehouse and features ({time.monotonic() - started:.1f}s)")
-    # (naming companies held back by the build returns with isolation on the DuckLake: i13a note)
+    held = _held_back_now(demo)
+    if held:
+        echo(f"      {held}")
 
     started = time.monotonic()
     with progress() as bar:
@@ -340,20 +342,36 @@ def _run_stages(demo: DemoLake, *, verbose: bool, companies: list[str] | None, e
     return outcome
 
 
+def _held_back_now(demo) -> str | None:
+    """The line naming companies whose files the warehouse holds back (warehouse isolation)."""
+    from orchestration.warehouse.ducklake import Warehouse, WarehouseNotBuilt
+    from orchestration.warehouse.isolation import held_now
+
+    try:
+        con = Warehouse.in_folder(demo.root / "warehouse").connect_read_only()
+    except WarehouseNotBuilt:
+        return None
+    try:
+        return held_now(con)
+    finally:
+        con.close()
+
+
 def _develop_ai_solutions(runner, demo, companies: list[str], outcome: PipelineOutcome, echo) -> None:
     """Train, score and report the AI solution of every company that has labelled units (issue 14)."""
     import duckdb
 
+    from orchestration.warehouse.ducklake import Warehouse, WarehouseNotBuilt
+
     started = time.monotonic()
-    warehouse = demo.root / "warehouse" / "manufacturing.duckdb"
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = Warehouse.in_folder(demo.root / "warehouse").connect_read_only()
         try:
             labelled = {r[0] for r in con.execute(
                 "select distinct company_id from features.production_units where is_defect is not null").fetchall()}
         finally:
             con.close()
-    except duckdb.Error as error:
+    except (duckdb.Error, WarehouseNotBuilt) as error:
         outcome.failures.append(f"AI solutions: {error}")
         return
     for company in companies:
@@ -365,7 +383,7 @@ def _develop_ai_solutions(runner, demo, companies: list[str], outcome: PipelineO
             result.failure = f"AI solution: {run.failure}"
             continue
         result.ai_report = str(demo.root / "reports" / "ai" / f"{company}.html")
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = Warehouse.in_folder(demo.root / "warehouse").connect_read_only()
     try:
         demonstrable, trained = con.execute(
             "select count(*) filter (where demonstrable), count(*) from ml.model_results").fetchall()[0]

@@ -139,7 +139,7 @@ def test_every_company_with_labelled_units_has_an_ai_result_and_report(pipeline_
     """make pipeline trains, scores and reports for every sample company with labelled units; with a
     demo's few dozen lots the honest verdict is not demonstrable, and the report says why."""
     lake, outcome, summary = pipeline_run
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
     labelled = {r[0] for r in con.execute(
         "select distinct company_id from features.production_units where is_defect is not null").fetchall()}
     results = dict(con.execute("select company_id, reason_ko from ml.model_results").fetchall())

@@ -17,9 +17,10 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.process_lifetime import bind_to_run
 from orchestration.resources import LakeResource, WarehouseResource
-from orchestration.warehouse.build import prepare_build, publish_build
+from orchestration.warehouse.build import hold, offences_of_failed_build, prepare_build, publish_build
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.environment import environment
+from orchestration.warehouse.isolation import build_isolated
 from orchestration.warehouse.stale_models import build_args
 
 LAYER_GROUPS = {"staging": "warehouse_staging", "intermediate": "warehouse_intermediate", "marts": "warehouse_marts",
@@ -75,30 +76,52 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
 def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                       warehouse: WarehouseResource, args: list[str] | None, *, full_refresh: bool = False):
     """`dbt build` (or `args`) into the warehouse DuckLake, then publish; every materialisation
-    carries the published snapshot (`warehouse_snapshot_id`). A failed build publishes nothing and
-    yields only its check results, so a failing test shows in the UI and reaches no reader."""
+    carries the published snapshot (`warehouse_snapshot_id`). A company whose rows fail an
+    error-severity test is held back (orchestration/warehouse/isolation.py) and the build is made
+    again without it, so every other company is published. A failure no company explains
+    publishes nothing and yields only its check results: the failing test shows in the UI and
+    reaches no reader."""
     ducklake = warehouse.lake
-    with ducklake.writer_lock():
+    target = dbt_target_path(ducklake)
+    attempts: list[list] = []  # the events of each attempt; only the published one's are yielded
+
+    def attempt(_held):
         plan = prepare_build(ducklake, lake.bronze)
         if plan.restored_after_failure:
             context.log.warning(f"the last build failed: {', '.join(plan.restored_after_failure)} put back as the "
                                 "published snapshot has them")
-        if args is None:
+        if plan.holds_released:
+            context.log.info(f"{plan.holds_released} held batch(es) left bronze (fixed and re-ingested): released")
+        build = args
+        if build is None:
             if plan.stale_models:
                 context.log.warning(f"{', '.join(plan.stale_models)}: the table predates the model's columns; "
                                     "rebuilding in full")
-            args = build_args(plan.stale_models, full_refresh=full_refresh)
-        events = []
+            build = build_args(plan.stale_models, full_refresh=full_refresh)
+        events: list = []
+        attempts.append(events)
         try:
             with environment(**plan.env):
-                for event in dbt.cli(args, context=context, target_path=dbt_target_path(ducklake)).stream():
+                for event in dbt.cli(build, context=context, target_path=target).stream():
                     events.append(event)
-        except Exception:
-            yield from (e for e in events if isinstance(e, (dg.AssetCheckResult, dg.AssetCheckEvaluation)))
+        except Exception as failure:
+            failure.offences = offences_of_failed_build(ducklake, target)
             raise
-        snapshot = publish_build(ducklake, plan, args)
+        return publish_build(ducklake, plan, build)
+
+    with ducklake.writer_lock():
+        try:
+            built = build_isolated(attempt, lambda error: getattr(error, "offences", []),
+                                   lambda offences: hold(ducklake, offences), context.log.warning)
+        except Exception:
+            yield from (e for e in (attempts[-1] if attempts else [])
+                        if isinstance(e, (dg.AssetCheckResult, dg.AssetCheckEvaluation)))
+            raise
+    snapshot = built.outcome
     context.log.info(f"published warehouse snapshot {snapshot} ({ducklake.catalog})")
-    for event in events:
+    if built.held:
+        context.log.warning(built.summary())
+    for event in attempts[-1]:
         if isinstance(event, (dg.Output, dg.AssetMaterialization)):
             event = event.with_metadata({**event.metadata, "warehouse_snapshot_id": snapshot})
         yield event

@@ -162,14 +162,18 @@ def export_contribution(con: duckdb.DuckDBPyConnection, company_id: str, out_roo
 
 
 def record_published(con: duckdb.DuckDBPyConnection, contributions: list[Contribution], at: datetime) -> int:
-    """Keep one row per dataset in contrib.published_datasets (the KPI "datasets published")."""
+    """Keep one row per dataset in contrib.published_datasets (the KPI "datasets published").
+
+    DuckLake tables carry no key constraints, so one row per dataset is kept by delete + insert
+    inside the caller's transaction."""
     con.execute("create schema if not exists contrib")
     con.execute(f"""create table if not exists {PUBLISHED_TABLE} (
-        dataset_id varchar primary key, company_id varchar, industry_code varchar, published_at timestamptz,
+        dataset_id varchar, company_id varchar, industry_code varchar, published_at timestamptz,
         path varchar, lots bigint, inspections bigint, sensor_hours bigint, time_from varchar, time_to varchar,
         label_fail_ratio double)""")
     for c in contributions:
-        con.execute(f"insert or replace into {PUBLISHED_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        con.execute(f"delete from {PUBLISHED_TABLE} where dataset_id = ?", [c.dataset_id])
+        con.execute(f"insert into {PUBLISHED_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [c.dataset_id, c.company_id, c.industry_code, at, str(c.path), c.rows["lots.csv"],
                      c.rows["inspections.csv"], c.rows["sensor_hourly.csv"], c.time_from, c.time_to, c.defect_ratio])
     return con.execute(f"select count(*) from {PUBLISHED_TABLE}").fetchone()[0]

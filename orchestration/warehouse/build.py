@@ -27,6 +27,8 @@ from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
 from orchestration.warehouse.environment import environment
+from orchestration.warehouse.isolation import (IsolatedBuild, build_isolated, ensure_held_table, failed_offences,
+                                               hold_back, read_json, release_fixed_holds)
 from orchestration.warehouse.stale_models import build_args, incremental_models, stale_incremental_models
 
 
@@ -40,6 +42,7 @@ class BuildPlan:
     stale_models: list[str]
     env: dict[str, str] = field(default_factory=dict)  # what dbt's profile reads
     restored_after_failure: list[str] = field(default_factory=list)
+    holds_released: int = 0  # held batches that left bronze since the last build (fixed and re-ingested)
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,14 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
     try:
         con.execute("begin")
         create_bronze_views(con, bronze_root)
+        ensure_held_table(con)
+        released = release_fixed_holds(con)
         restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
     finally:
         con.close()
-    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored)
+    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released)
 
 
 def restore_failed_build(con, manifest_path: Path) -> list[str]:
@@ -114,14 +119,56 @@ def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str]) ->
 
 def build_warehouse(warehouse: Warehouse, bronze_root: str | Path, dbt_args: list[str] | None = None) -> BuildResult:
     """Build the warehouse from bronze and publish it. Without explicit `dbt_args`, an
-    incremental model whose table predates its contract makes it a full rebuild."""
-    with warehouse.writer_lock():
+    incremental model whose table predates its contract makes it a full rebuild. A company whose
+    rows fail an error-severity test is held back and the others are published
+    (`build_warehouse_isolated` says who)."""
+    return build_warehouse_isolated(warehouse, bronze_root, dbt_args).outcome
+
+
+def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
+                             dbt_args: list[str] | None = None, log=print) -> IsolatedBuild:
+    target = dbt_target_path(warehouse)
+
+    def attempt(_held) -> BuildResult:
         plan = prepare_build(warehouse, bronze_root)
         args = dbt_args if dbt_args is not None else build_args(plan.stale_models)
-        with environment(**plan.env):
-            results = run_dbt(args, target_path=dbt_target_path(warehouse))
-        snapshot = publish_build(warehouse, plan, args)
-    return BuildResult(snapshot, plan, args, results)
+        try:
+            with environment(**plan.env):
+                results = run_dbt(args, target_path=target)
+        except WarehouseBuildFailed as failure:
+            failure.offences = offences_of_failed_build(warehouse, target)
+            raise
+        return BuildResult(publish_build(warehouse, plan, args), plan, args, results)
+
+    with warehouse.writer_lock():
+        return build_isolated(attempt, lambda error: getattr(error, "offences", []),
+                              lambda offences: hold(warehouse, offences), log)
+
+
+def offences_of_failed_build(warehouse: Warehouse, target: Path) -> list:
+    """The companies' rows behind a failed build's error tests, read at the failed build's own
+    (unpublished) snapshot."""
+    try:
+        run_results, manifest = read_json(target / "run_results.json"), read_json(target / "manifest.json")
+    except (OSError, ValueError):
+        return []
+    con = warehouse.connect_writer()
+    try:
+        return failed_offences(con, run_results, manifest)
+    finally:
+        con.close()
+
+
+def hold(warehouse: Warehouse, offences: list) -> int:
+    """Record the offending companies' batches as held (the next attempt leaves them out)."""
+    by_company: dict = {}
+    for offence in offences:
+        by_company.setdefault(offence.company_id, []).append(offence)
+    con = warehouse.connect_writer()
+    try:
+        return hold_back(con, by_company)
+    finally:
+        con.close()
 
 
 def run_dbt(args: list[str], *, target_path: Path) -> list:

@@ -1,21 +1,19 @@
 """One company's bad batch never stops the warehouse of every other company.
 
 When an error-severity dbt test fails, the rows it rejects are looked up in the model it tests
-and attributed to their company, landing file and rows. Those companies' new bronze rows (the
-rows of this hand-over) are then *held back*: the build is started again from the published
-warehouse, the held rows are removed from the build's copy of bronze before dbt runs, and every
-other company is built and published. What was held, and why, is kept in
-`ops.held_back_batches` for the operator (the rows stay untouched in the bronze Delta tables).
-A held company's later batches are built as usual, and every build offers its held rows again
-(`reoffer_held`: the held files' current rows, read from bronze): once the fix is in bronze
-(e.g. `orchestration.ingest.retract --reingest`) they pass and are published; rows that still
-fail are held again.
+(at the failed build's own, unpublished, snapshot) and attributed to their company, landing file
+and rows. The bronze batches of those files (ingest run, file, content hash) are then *held
+back*: recorded in `ops.held_back_batches`, which the staging models read to leave them out, and
+the build starts again from the published snapshot (the failed attempt is never published), so
+every other company is built and published. The rows stay untouched in the bronze Delta tables.
+The company's other files flow as usual.
+
+A hold is released when its batch leaves bronze: `orchestration.ingest.retract --reingest` (after
+a mapping fix) deletes the file's rows and lands them again as a new batch, which is offered to
+the next build like any other and held again only if it still fails.
 
 A failure that cannot be attributed to a company (a model error, a test on reference data, a
-custom test) still fails the build as before, with the failing nodes named.
-
-The storage steps are the few SQL statements of `hold_back` and `offending_rows`; the build
-loop (`build_isolated`) only needs a way to run one attempt.
+custom test) still fails the build, with the failing nodes named.
 """
 
 from __future__ import annotations
@@ -26,17 +24,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 import yaml
 
 from orchestration import settings
 
 HELD_TABLE = "ops.held_back_batches"
 # bronze tables whose rows belong to one company's landing files (the registry tables do not)
+# (the ingest ledger and rejections are never held: the operator sees the files landed)
 CONTENT_TABLES = ("sensor_readings", "production_lots", "quality_inspections", "equipment_events", "work_orders",
-                  "shipments", "ingest_log", "ingest_rejections")
+                  "shipments")
 ATTRIBUTABLE_TESTS = ("not_null", "accepted_values", "unique", "relationships")
 MAX_ATTEMPTS = 4
 
@@ -68,7 +64,7 @@ class IsolatedBuild:
         if not self.held:
             return "warehouse built and published for every company"
         names = "; ".join(o.describe() for offences in self.held.values() for o in offences)
-        return (f"warehouse published without the new batch of {', '.join(sorted(self.held))} "
+        return (f"warehouse published without the held files of {', '.join(sorted(self.held))} "
                 f"(held back: {names}); every other company was built - see {HELD_TABLE}")
 
 
@@ -77,12 +73,15 @@ class UnattributedFailure(RuntimeError):
 
 
 def build_isolated(attempt: Callable[[dict[str, list[Offence]]], object],
-                   culprits: Callable[[Exception], list[Offence]], log: Callable[[str], None] = print) -> IsolatedBuild:
+                   culprits: Callable[[Exception], list[Offence]],
+                   hold: Callable[[list[Offence]], object], log: Callable[[str], None] = print) -> IsolatedBuild:
     """Run `attempt(held)` (held: company -> its offences) until it succeeds. When it fails,
-    `culprits(error)` names the companies whose rows failed; they are held back and the attempt
-    is made again. Raises the last error when a failure names no new company."""
+    `culprits(error)` names the companies' rows that failed; those not held yet are held
+    (`hold(offences)`) and the attempt is made again. Raises the last error when a failure names
+    nothing new (holding back would not help)."""
     result = IsolatedBuild()
     held: dict[str, list[Offence]] = {}
+    seen: set[tuple[str, frozenset]] = set()
     for number in range(1, MAX_ATTEMPTS + 1):
         result.attempts = number
         try:
@@ -90,16 +89,18 @@ def build_isolated(attempt: Callable[[dict[str, list[Offence]]], object],
             result.held = held
             return result
         except Exception as error:
-            found = [o for o in culprits(error) if o.company_id not in held]
+            found = [o for o in culprits(error) if (o.company_id, frozenset(o.files)) not in seen]
             if not found or number == MAX_ATTEMPTS:
                 raise
+            hold(found)
             for offence in found:
+                seen.add((offence.company_id, frozenset(offence.files)))
                 held.setdefault(offence.company_id, []).append(offence)
                 log(f"holding back {offence.describe()}")
     raise AssertionError("unreachable")
 
 
-def failed_offences(build: Path, run_results: dict, manifest: dict) -> list[Offence]:
+def failed_offences(con, run_results: dict, manifest: dict) -> list[Offence]:
     """The company rows behind every failed error-severity test of a dbt run (empty when some
     failure cannot be attributed: then holding back would not help)."""
     offences, unattributed = [], []
@@ -107,7 +108,7 @@ def failed_offences(build: Path, run_results: dict, manifest: dict) -> list[Offe
         if result.get("status") not in ("fail", "error", "runtime error"):
             continue
         node = manifest["nodes"].get(result["unique_id"], {})
-        found = _offences_of_test(build, node, manifest) if node.get("resource_type") == "test" else None
+        found = _offences_of_test(con, node, manifest) if node.get("resource_type") == "test" else None
         if found:
             offences.extend(found)
         else:
@@ -115,7 +116,7 @@ def failed_offences(build: Path, run_results: dict, manifest: dict) -> list[Offe
     return [] if unattributed else offences
 
 
-def _offences_of_test(build: Path, test: dict, manifest: dict) -> list[Offence] | None:
+def _offences_of_test(con, test: dict, manifest: dict) -> list[Offence] | None:
     metadata = test.get("test_metadata") or {}
     kind, kwargs = metadata.get("name"), metadata.get("kwargs") or {}
     column = kwargs.get("column_name") or test.get("column_name")
@@ -123,27 +124,23 @@ def _offences_of_test(build: Path, test: dict, manifest: dict) -> list[Offence] 
     if kind not in ATTRIBUTABLE_TESTS or not column or not model:
         return None
     relation = f'"{model["schema"]}"."{model["alias"]}"'
-    con = duckdb.connect(str(build), read_only=True)
-    try:
-        columns = {c for (c,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-            [model["schema"], model["alias"]]).fetchall()}
-        if "company_id" not in columns:
-            return None
-        condition = _failing_condition(kind, column, kwargs, test, manifest, relation)
-        if condition is None:
-            return None
-        if "_handover_seq" in columns and model["name"] in _tested_by_latest_batch():
-            condition += " and _handover_seq = (select max(handover_seq) from bronze._handover_state)"
-        file = "source_file" if "source_file" in columns else "null"
-        row = "source_row" if "source_row" in columns else "null"
-        rows = con.execute(f"""
-            select company_id, {file} as source_file, count(*) as n,
-                   list({row} order by {row}) filter (where {row} is not null)[1:10] as first_rows
-            from {relation} where {condition}
-            group by all order by all""").fetchall()
-    finally:
-        con.close()
+    columns = {c for (c,) in con.execute(
+        "select column_name from information_schema.columns where table_catalog = current_database() "
+        "and table_schema = ? and table_name = ?", [model["schema"], model["alias"]]).fetchall()}
+    if "company_id" not in columns:
+        return None
+    condition = _failing_condition(kind, column, kwargs, test, manifest, relation)
+    if condition is None:
+        return None
+    if model["name"] in _tested_by_latest_batch():
+        condition += _newest_load_only(model["name"], relation, columns)
+    file = "source_file" if "source_file" in columns else "null"
+    row = "source_row" if "source_row" in columns else "null"
+    rows = con.execute(f"""
+        select company_id, {file} as source_file, count(*) as n,
+               list({row} order by {row}) filter (where {row} is not null)[1:10] as first_rows
+        from {relation} where {condition}
+        group by all order by all""").fetchall()
     if not rows or any(company is None for company, *_ in rows):
         return None
     by_company: dict[str, Offence] = {}
@@ -152,6 +149,18 @@ def _offences_of_test(build: Path, test: dict, manifest: dict) -> list[Offence] 
         by_company[company] = Offence(company, test["name"], offence.rows + n,
                                       {**offence.files, **({source_file: list(first_rows or [])} if source_file else {})})
     return list(by_company.values())
+
+
+def _newest_load_only(model: str, relation: str, columns: set[str]) -> str:
+    """The tests of the big incremental facts look at the newest load only
+    (macros/get_where_subquery.sql); so does the search for their offending rows."""
+    if "_load_seq" in columns:
+        return f" and _load_seq = (select max(_load_seq) from {relation})"
+    if model == "stg_sensor_readings":
+        return (" and not exists (select 1 from intermediate.int_sensor_reading_batches as taken"
+                f" where taken.ingest_run_id = {relation}.ingest_run_id and taken.source_hash = {relation}.source_hash"
+                f" and taken.dataset_entry = {relation}.dataset_entry and taken.source_file = {relation}.source_file)")
+    return ""
 
 
 def _failing_condition(kind: str, column: str, kwargs: dict, test: dict, manifest: dict, relation: str) -> str | None:
@@ -183,103 +192,83 @@ def _tested_by_latest_batch() -> tuple[str, ...]:
     return tuple(project.get("vars", {}).get("tested_by_latest_batch", []))
 
 
-def hold_back(build: Path, held: dict[str, list[Offence]]) -> int:
-    """Remove the held companies' rows of this hand-over from the build's copy of bronze and
-    record them in ops.held_back_batches; returns the rows removed."""
+def ensure_held_table(con) -> None:
+    """The holds table exists before dbt runs (the staging models read it as a source)."""
+    con.execute("create schema if not exists ops")
+    con.execute(f"""create table if not exists {HELD_TABLE} (
+        company_id varchar, table_name varchar, source_file varchar, source_hash varchar, ingest_run_id varchar,
+        rows_held bigint, failed_tests varchar, detail varchar, held_at timestamptz, released_at timestamptz)""")
+
+
+def hold_back(con, held: dict[str, list[Offence]]) -> int:
+    """Hold back every bronze batch (ingest run, file, content hash) of the offending files, in
+    every content table (a per-shot file feeds several): the staging models leave held batches
+    out until they are released. Recorded in ops.held_back_batches; returns the rows held."""
     if not held:
         return 0
-    con = duckdb.connect(str(build))
-    try:
-        con.execute("create schema if not exists ops")
-        con.execute(f"""create table if not exists {HELD_TABLE} (
-            company_id varchar, handover_seq bigint, table_name varchar, rows_held bigint, source_files varchar[],
-            failed_tests varchar, detail varchar, held_at timestamptz default current_timestamp,
-            released_at timestamptz)""")
-        seq = con.execute("select max(handover_seq) from bronze._handover_state").fetchall()[0][0]
-        present = {t for (t,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'bronze'").fetchall()}
-        removed = 0
-        for company in sorted(held):
-            offences = held[company]
-            tests = ", ".join(sorted({o.test for o in offences}))
-            detail = "; ".join(o.describe() for o in offences)
-            for table in CONTENT_TABLES:
-                if table not in present:
-                    continue
-                file_column = "source_file" if table in ("ingest_log", "ingest_rejections") else "_source_file"
-                n, files = con.execute(
-                    f"select count(*), list(distinct {file_column} order by {file_column}) from bronze.{table} "
-                    "where company_id = ? and _handover_seq = ?", [company, seq]).fetchall()[0]
-                if not n or table in ("ingest_log", "ingest_rejections"):
-                    continue  # the ledger and rejections stay: the operator sees the files landed
-                con.execute(f"delete from bronze.{table} where company_id = ? and _handover_seq = ?", [company, seq])
-                con.execute(f"insert into {HELD_TABLE} (company_id, handover_seq, table_name, rows_held, source_files, "
-                            "failed_tests, detail) values (?, ?, ?, ?, ?, ?, ?)",
-                            [company, seq, table, n, files, tests, detail])
-                removed += n
-        return removed
-    finally:
-        con.close()
-
-
-def reoffer_held(build: Path, bronze_root: Path) -> int:
-    """Put the current bronze rows of every held file back into the build's copy of bronze, in
-    this hand-over's batch, and mark the holds released (if they fail again they are held again,
-    as a new record). Rows of those files already in the copy (a table reloaded whole after a
-    retraction) are replaced, so nothing is doubled. Returns the rows offered."""
-    from deltalake import DeltaTable
-    from deltalake.exceptions import TableNotFoundError
-
-    con = duckdb.connect(str(build))
-    try:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
-                             "and table_name = 'held_back_batches'").fetchall()[0][0]
-        if not exists:
-            return 0
-        con.execute(f"alter table {HELD_TABLE} add column if not exists released_at timestamptz")
-        holds = con.execute(f"select distinct table_name, company_id, unnest(source_files) from {HELD_TABLE} "
-                            "where released_at is null order by all").fetchall()
-        if not holds:
-            return 0
-        seq = con.execute("select max(handover_seq) from bronze._handover_state").fetchall()[0][0]
-        offered = 0
-        for table, company, source_file in holds:
-            try:
-                delta = DeltaTable(str(Path(bronze_root) / table))
-            except TableNotFoundError:
+    ensure_held_table(con)
+    present = {t for (t,) in con.execute(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = 'bronze'").fetchall()}
+    removed = 0
+    con.execute("begin")
+    for company in sorted(held):
+        offences = held[company]
+        tests = ", ".join(sorted({o.test for o in offences}))
+        detail = "; ".join(o.describe() for o in offences)
+        files = sorted({file for o in offences for file in o.files})
+        for table in CONTENT_TABLES:
+            if table not in present or not files:
                 continue
-            rows = delta.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company)]).to_table()
-            rows = rows.filter(pc.equal(rows["_source_file"], source_file))
-            con.execute(f"delete from bronze.{table} where company_id = ? and _source_file = ?", [company, source_file])
-            if rows.num_rows:
-                if "company_id" not in rows.column_names:
-                    rows = rows.append_column("company_id", pa.array([company] * rows.num_rows, pa.string()))
-                con.register("_held_rows", rows)
-                con.execute(f"insert into bronze.{table} by name select *, ? as _handover_seq from _held_rows", [seq])
-                con.unregister("_held_rows")
-                offered += rows.num_rows
-        con.execute(f"update {HELD_TABLE} set released_at = current_timestamp where released_at is null")
-        return offered
-    finally:
-        con.close()
+            batches = con.execute(
+                f"select _source_file, _source_hash, _ingest_run_id, count(*) from bronze.{table} "
+                f"where company_id = ? and list_contains(?, _source_file) group by all order by all",
+                [company, files]).fetchall()
+            for source_file, source_hash, run_id, n in batches:
+                con.execute(f"insert into {HELD_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp, null)",
+                            [company, table, source_file, source_hash, run_id, n, tests, detail])
+                removed += n
+    con.execute("commit")
+    return removed
 
 
-def held_in_latest_build(warehouse: Path) -> str | None:
-    """One line naming the companies whose batch the published warehouse's latest build held
-    back (None when it held nobody), for commands that summarise a run."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        exists = con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
-                             "and table_name = 'held_back_batches'").fetchall()[0][0]
-        if not exists:
-            return None
-        rows = con.execute(f"""
-            select company_id, string_agg(distinct detail, '; ') from {HELD_TABLE}
-            where released_at is null
-              and handover_seq = (select max(handover_seq) from bronze._handover_state)
-            group by 1 order by 1""").fetchall()
-    finally:
-        con.close()
+def release_fixed_holds(con) -> int:
+    """Release the holds whose batch is no longer in bronze (retracted, or re-ingested as a new
+    batch after a mapping fix): the fixed rows flow as their own batch. Returns holds released."""
+    ensure_held_table(con)
+    held = con.execute(f"select distinct table_name from {HELD_TABLE} where released_at is null").fetchall()
+    released = 0
+    for (table,) in held:
+        gone = con.execute(f"""
+            select count(*) from {HELD_TABLE} as held
+            where held.released_at is null and held.table_name = ?
+              and not exists (select 1 from bronze.{table} as b
+                              where b.company_id = held.company_id
+                                and b._source_file is not distinct from held.source_file
+                                and b._source_hash is not distinct from held.source_hash
+                                and b._ingest_run_id is not distinct from held.ingest_run_id)""", [table]).fetchall()[0][0]
+        if gone:
+            con.execute(f"""
+                update {HELD_TABLE} as held set released_at = current_timestamp
+                where held.released_at is null and held.table_name = ?
+                  and not exists (select 1 from bronze.{table} as b
+                                  where b.company_id = held.company_id
+                                    and b._source_file is not distinct from held.source_file
+                                    and b._source_hash is not distinct from held.source_hash
+                                    and b._ingest_run_id is not distinct from held.ingest_run_id)""", [table])
+            released += gone
+    return released
+
+
+def held_now(con) -> str | None:
+    """One line naming the companies and files held back now (None when nothing is held), for
+    commands that summarise a run."""
+    exists = con.execute("select count(*) from information_schema.tables where table_catalog = current_database() "
+                         "and table_schema = 'ops' and table_name = 'held_back_batches'").fetchall()[0][0]
+    if not exists:
+        return None
+    rows = con.execute(f"select company_id, string_agg(distinct detail, '; ') from {HELD_TABLE} "
+                       "where released_at is null group by 1 order by 1").fetchall()
     if not rows:
         return None
     return (f"held back (not in the warehouse until fixed): {'; '.join(detail for _, detail in rows)} "

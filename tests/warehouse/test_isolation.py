@@ -2,9 +2,10 @@
 
 Blank label cells of one company are written straight to bronze (as if ingest had let them
 through): the error-severity tests on fct_quality_inspections fail on that company's rows only,
-so its new batch is held back - named with its file and rows, recorded in ops.held_back_batches -
-while every other company is built and published. After the company's file is fixed in bronze,
-the next build brings its rows in.
+so the batch of that file is held back - named with its file and rows, recorded in
+ops.held_back_batches - while every other company, and the same company's other files, are
+built and published. After the file is retracted and re-ingested (a new batch), the next build
+brings its rows in and releases the hold.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-pytestmark = pytest.mark.skip(reason="not yet ported to the DuckLake warehouse: holding back a company's failing batch "
-                              "edited the bronze hand-over copies, which no longer exist (see /work/notes/i13a.md)")
 from deltalake import DeltaTable, write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
+from orchestration.warehouse.build import build_warehouse_isolated
+from orchestration.warehouse.ducklake import Warehouse
+from orchestration.warehouse.isolation import held_now
 
 UTC = timezone.utc
 GOOD, BAD = "CJ-COS-01", "ES-FOD-01"
@@ -32,12 +34,12 @@ def append(bronze, name: str, rows: list[dict], schema: pa.Schema) -> None:
                     partition_by=["company_id"], schema_mode="merge")
 
 
-def inspections(company: str, file: str, blanks=()) -> list[dict]:
+def inspections(company: str, file: str, blanks=(), run_id: str = "t") -> list[dict]:
     return [{"company_id": company, "line_id": "L1", "lot_id": f"LOT-{i}", "inspected_at": T1 + timedelta(minutes=i),
              "characteristic": "중량", "measured_value": 10.0, "lower_spec": 9.0, "upper_spec": 11.0, "unit": "g",
              "result": None if line in blanks else ("fail" if i % 4 == 0 else "pass"), "defect_type": None,
              "_source_row": line, "_source_file": file, "_source_hash": f"sha-{file}", "_ingested_at": T1,
-             "_ingest_run_id": "t"}
+             "_ingest_run_id": run_id}
             for i, line in enumerate(range(2, 10))]
 
 
@@ -65,7 +67,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("isolation")
     bronze = root / "bronze"
     land(bronze)
-    warehouse = WarehouseFile(root / "w.duckdb")
+    warehouse = Warehouse.in_folder(root / "warehouse")
     return bronze, warehouse, build_warehouse_isolated(warehouse, bronze)
 
 
@@ -74,7 +76,9 @@ def test_every_other_company_is_built_and_published(built):
     assert outcome.attempts == 2 and list(outcome.held) == [BAD]
     with warehouse.connect_read_only() as con:
         assert con.execute("select company_id, count(*) from fct_quality_inspections group by 1").fetchall() == [(GOOD, 8)]
-        assert con.execute("select company_id, count(*) from fct_sensor_readings group by 1").fetchall() == [(GOOD, 6)]
+        # the held company's other file (its sensor readings) is not held: only the failing file is
+        assert con.execute("select company_id, count(*) from fct_sensor_readings group by 1 order by 1"
+                           ).fetchall() == [(GOOD, 6), (BAD, 6)]
         # the company itself is still known to the warehouse (its registry entry is not held)
         assert con.execute("select count(*) from dim_company").fetchone()[0] == 2
 
@@ -84,31 +88,40 @@ def test_the_held_company_is_named_with_its_file_and_rows(built):
     line = outcome.summary()
     assert "\n" not in line and BAD in line and BAD_FILE in line and "rows 4, 7" in line
     assert "not_null_fct_quality_inspections_result" in line
-    pipeline_line = held_in_latest_build(warehouse.path)  # what `make pipeline` prints after the build
-    assert pipeline_line and BAD in pipeline_line and BAD_FILE in pipeline_line and GOOD not in pipeline_line
     with warehouse.connect_read_only() as con:
-        held = con.execute("select company_id, table_name, rows_held, source_files, failed_tests "
-                           "from ops.held_back_batches order by table_name").fetchall()
-    assert held == [
-        (BAD, "quality_inspections", 8, [BAD_FILE], "not_null_fct_quality_inspections_result"),
-        (BAD, "sensor_readings", 6, [f"{BAD}/sensors/20261005.csv"], "not_null_fct_quality_inspections_result"),
-    ]
+        pipeline_line = held_now(con)  # what `make pipeline` prints after the build
+        held = con.execute("select company_id, table_name, source_file, source_hash, ingest_run_id, rows_held, "
+                           "failed_tests, released_at from ops.held_back_batches order by table_name").fetchall()
+    assert pipeline_line and BAD in pipeline_line and BAD_FILE in pipeline_line and GOOD not in pipeline_line
+    assert held == [(BAD, "quality_inspections", BAD_FILE, f"sha-{BAD_FILE}", "t", 8,
+                     "not_null_fct_quality_inspections_result", None)]
+    # bronze keeps the rows, untouched
+    assert DeltaTable(str(built[0] / "quality_inspections")).to_pyarrow_dataset().count_rows() == 16
+
+
+def test_a_later_build_keeps_the_hold_without_failing_again(built):
+    bronze, warehouse, _ = built
+    again = build_warehouse_isolated(warehouse, bronze)
+    assert again.attempts == 1 and again.held == {}
+    with warehouse.connect_read_only() as con:
+        assert con.execute("select count(*) from fct_quality_inspections where company_id = ?", [BAD]).fetchone() == (0,)
+        assert con.execute("select count(*) from ops.held_back_batches where released_at is null").fetchone() == (1,)
 
 
 def test_after_the_fix_the_company_comes_back(built):
     bronze, warehouse, _ = built
-    # what retract + re-ingest does to bronze: the file's rows deleted, the corrected rows appended
+    # what retract + re-ingest does to bronze: the file's rows deleted, the corrected rows appended by a new run
     DeltaTable(str(bronze / "quality_inspections")).delete(f"_source_file = '{BAD_FILE}'")
-    append(bronze, "quality_inspections", inspections(BAD, BAD_FILE), bronze_schema("quality_inspections"))
+    append(bronze, "quality_inspections", inspections(BAD, BAD_FILE, run_id="t2"), bronze_schema("quality_inspections"))
     again = build_warehouse_isolated(warehouse, bronze)
     assert again.held == {} and again.attempts == 1
     with warehouse.connect_read_only() as con:
         assert con.execute("select company_id, count(*) from fct_quality_inspections group by 1 order by 1"
                            ).fetchall() == [(GOOD, 8), (BAD, 8)]
-        # the readings held with the bad batch are back too, once, and the holds are marked released
         assert con.execute("select company_id, count(*) from fct_sensor_readings group by 1 order by 1"
                            ).fetchall() == [(GOOD, 6), (BAD, 6)]
         assert con.execute("select count(*) from ops.held_back_batches where released_at is null").fetchone() == (0,)
+        assert held_now(con) is None
 
 
 def test_the_dagster_warehouse_asset_publishes_the_others_and_says_so(tmp_path):
@@ -121,17 +134,21 @@ def test_the_dagster_warehouse_asset_publishes_the_others_and_says_so(tmp_path):
 
     lake = tmp_path / "lake"
     land(lake / "bronze")
-    warehouse = lake / "warehouse" / "manufacturing.duckdb"
+    warehouse = Warehouse.in_folder(lake / "warehouse")
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [warehouse_models], instance=instance, raise_on_error=False,
         resources={"dbt": DbtCliResource(project_dir=warehouse_dbt_project, dbt_executable=dbt_executable()),
-                   "lake": LakeResource(root=str(lake)), "warehouse": WarehouseResource(path=str(warehouse))})
+                   "lake": LakeResource(root=str(lake)),
+                   "warehouse": WarehouseResource(catalog=warehouse.catalog, data_path=warehouse.data_path)})
     assert result.success
     said = [e.user_message for e in instance.all_logs(result.run_id) if "published without" in (e.user_message or "")]
     assert len(said) == 1 and BAD in said[0] and BAD_FILE in said[0]
     failed_checks = [c for c in result.get_asset_check_evaluations() if not c.passed
                      and c.severity == dg.AssetCheckSeverity.ERROR]
     assert failed_checks == []  # the checks shown are those of the published build
-    with WarehouseFile(warehouse).connect_read_only() as con:
+    snapshots = {m.metadata["warehouse_snapshot_id"].value for m in result.get_asset_materialization_events()
+                 for m in [m.materialization]}
+    assert snapshots == {warehouse.published_snapshot()}
+    with warehouse.connect_read_only() as con:
         assert con.execute("select distinct company_id from fct_quality_inspections").fetchall() == [(GOOD,)]

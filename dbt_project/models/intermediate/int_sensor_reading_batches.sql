@@ -24,7 +24,7 @@ with bronze as (
         coalesce({{ bronze_column('sensor_readings', '_dataset_entry', 'varchar') }}, 'sensor_readings') as dataset_entry,
         company_id,
         _ingested_at as ingested_at
-    from {{ source('bronze', 'sensor_readings') }}
+    from {{ admitted_bronze('sensor_readings') }}
 ),
 
 new_batches as (

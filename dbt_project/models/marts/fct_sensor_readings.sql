@@ -4,6 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='reading_key',
         on_schema_change='append_new_columns',
+        post_hook=["{{ delete_superseded_readings() }}"],
         incremental_predicates=[
             "reading_ts_utc between (select min(reading_ts_utc) from fct_sensor_readings__dbt_tmp)"
             ~ " and (select max(reading_ts_utc) from fct_sensor_readings__dbt_tmp)"

@@ -17,7 +17,7 @@ with events as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at
-    from {{ source('bronze', 'equipment_events') }}
+    from {{ admitted_bronze('equipment_events') }}
 ),
 
 numbered as (

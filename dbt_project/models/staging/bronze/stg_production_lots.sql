@@ -14,7 +14,7 @@ with lots as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at
-    from {{ source('bronze', 'production_lots') }}
+    from {{ admitted_bronze('production_lots') }}
 ),
 
 final as (

@@ -22,7 +22,7 @@ with inspections as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at
-    from {{ source('bronze', 'quality_inspections') }}
+    from {{ admitted_bronze('quality_inspections') }}
 ),
 
 numbered as (

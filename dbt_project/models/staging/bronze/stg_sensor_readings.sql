@@ -23,7 +23,7 @@ with readings as (
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at,
         _ingest_run_id as ingest_run_id
-    from {{ source('bronze', 'sensor_readings') }}
+    from {{ admitted_bronze('sensor_readings') }}
 ),
 
 units as (

@@ -11,7 +11,7 @@ with shipments as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at
-    from {{ source('bronze', 'shipments') }}
+    from {{ admitted_bronze('shipments') }}
 ),
 
 final as (

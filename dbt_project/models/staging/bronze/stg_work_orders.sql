@@ -13,7 +13,7 @@ with orders as (
         cast(_source_row as bigint) as source_row,
         _source_hash as source_hash,
         cast(_ingested_at as timestamptz) as ingested_at
-    from {{ source('bronze', 'work_orders') }}
+    from {{ admitted_bronze('work_orders') }}
 ),
 
 final as (

@@ -1,0 +1,39 @@
+{#-
+  Versions of a landing file that a later version replaces: a client re-exporting an extended or
+  corrected file under the same name lands a new version whose ledger row names the version it
+  supersedes (orchestration/lakehouse/landing_to_bronze.py). The warehouse keeps only the latest
+  version's rows. A version that was quarantined supersedes nothing (its rows never landed).
+-#}
+{% macro superseded_versions() -%}
+    select distinct company_id, source_file, {{ bronze_column('ingest_log', 'supersedes', 'varchar') }} as source_hash
+    from {{ source('bronze', 'ingest_log') }}
+    where {{ bronze_column('ingest_log', 'supersedes', 'varchar') }} is not null
+      and lower(status) in ('ingested', 'partial')
+{%- endmacro %}
+
+{#-
+  Post-hook of fct_sensor_readings: readings of a version superseded by a version this build took
+  leave the fact (the new version's readings replaced those with the same key already; this removes
+  the ones the new version no longer has). Looked up first, so a build with no new version costs
+  nothing.
+-#}
+{% macro delete_superseded_readings() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set found = run_query(
+            "select old.company_id, old.source_file, old.source_hash from (" ~ superseded_versions() ~ ") as old "
+            ~ "where exists (select 1 from " ~ ref('int_sensor_reading_batches') ~ " as taken "
+            ~ "where taken.company_id = old.company_id and taken.source_file = old.source_file "
+            ~ "and taken.load_seq = (select max(load_seq) from " ~ ref('int_sensor_reading_batches') ~ "))") -%}
+        {%- if found.rows | length > 0 -%}
+            delete from {{ this }} where
+            {%- for row in found.rows %}
+                {{ 'or' if not loop.first }} (company_id = '{{ row[0] }}' and source_file = '{{ row[1] | replace("'", "''") }}'
+                    and source_hash = '{{ row[2] }}')
+            {%- endfor %}
+        {%- else -%}
+            select 1
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

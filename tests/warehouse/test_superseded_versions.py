@@ -1,0 +1,66 @@
+"""A client re-sends a landing file under the same name with other content (a corrected export
+with fewer rows): the warehouse keeps only the latest version's rows, in an incremental build as
+in a full rebuild, while bronze keeps both versions as they landed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from deltalake import DeltaTable
+
+from orchestration.lakehouse.landing_to_bronze import ingest_landing
+from orchestration.sample_clients import generate_sample
+from orchestration.warehouse.build import build_warehouse
+from orchestration.warehouse.ducklake import Warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENTS = REPO / "clients"
+COMPANY = "CJ-COS-01"  # wide CP949 sensor export: 5 sensors per row
+SENSORS_PER_ROW = 5
+DROPPED = 10  # data lines the corrected version no longer has
+
+
+def ingest(lake: Path) -> None:
+    ingest_landing(lake / "landing", CLIENTS, lake / "bronze", lake / "quarantine", companies=[COMPANY])
+
+
+def readings_of(warehouse: Warehouse, source_file: str) -> list[tuple]:
+    with warehouse.connect_read_only() as con:
+        return con.execute("select source_hash, count(*) from fct_sensor_readings where source_file = ? "
+                           "group by 1", [source_file]).fetchall()
+
+
+def test_only_the_latest_version_of_a_re_sent_file_is_in_the_warehouse(tmp_path):
+    lake = tmp_path / "lake"
+    generate_sample(lake / "landing", seed=5, start=date(2026, 11, 2), days=1, sampling_seconds=600,
+                    companies=[COMPANY])
+    sensor_file = next((lake / "landing" / COMPANY / "sensors").glob("*.csv"))
+    relative = str(sensor_file.relative_to(lake / "landing"))
+    warehouse = Warehouse.in_folder(lake / "warehouse")
+    ingest(lake)
+    build_warehouse(warehouse, lake / "bronze")
+    [(first_hash, first_count)] = readings_of(warehouse, relative)
+
+    lines = sensor_file.read_bytes().split(b"\r\n")
+    data_end = len(lines) - 1 if lines[-1] == b"" else len(lines)
+    corrected = lines[:data_end - DROPPED] + lines[data_end:]
+    sensor_file.write_bytes(b"\r\n".join(corrected))
+    ingest(lake)
+    log = DeltaTable(str(lake / "bronze" / "ingest_log")).to_pandas()
+    second = log[(log.source_file == relative) & (log.supersedes == first_hash)]
+    assert len(second) == 1 and second.iloc[0].status == "ingested"
+    second_hash = second.iloc[0].source_hash
+
+    build_warehouse(warehouse, lake / "bronze")
+    assert readings_of(warehouse, relative) == [(second_hash, first_count - DROPPED * SENSORS_PER_ROW)]
+    # bronze keeps both versions as they landed
+    bronze = DeltaTable(str(lake / "bronze" / "sensor_readings")).to_pandas(columns=["_source_file", "_source_hash"])
+    assert set(bronze[bronze._source_file == relative]._source_hash) == {first_hash, second_hash}
+
+    full = Warehouse.in_folder(lake / "warehouse_full")
+    build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
+    assert readings_of(full, relative) == readings_of(warehouse, relative)
+    with warehouse.connect_read_only() as inc, full.connect_read_only() as ful:
+        hourly = "select sensor_id, hour_utc, readings from fct_sensor_readings_hourly order by all"
+        assert inc.execute(hourly).fetchall() == ful.execute(hourly).fetchall()
