@@ -140,7 +140,9 @@ def run(*, quick: bool, workdir: Path) -> dict:
     progress(result)
 
     # 4. storage
-    warehouse_bytes = folder_bytes(lake.root / "warehouse")
+    # the DuckLake itself: its catalog and data files (not dbt's target folder kept beside them)
+    warehouse_bytes = (folder_bytes(lake.root / "warehouse" / "data")
+                       + (lake.root / "warehouse" / "catalog.sqlite").stat().st_size)
     bronze_bytes = folder_bytes(lake.root / "bronze")
     result.update(warehouse_bytes=warehouse_bytes, bronze_bytes=bronze_bytes)
     progress(result)

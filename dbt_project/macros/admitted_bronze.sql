@@ -3,12 +3,14 @@
   isolation (orchestration/warehouse/isolation.py: a held batch - ingest run, landing file,
   content hash - stays in bronze, untouched, and out of every model until it is released), and
   without the rows of file versions a later version superseded (macros/superseded_versions.sql).
+  ops.held_back_batches is the build's own bookkeeping (made before dbt runs), not a dbt source:
+  as a source it would show in Dagster as an asset nobody materialises.
 -#}
 {% macro admitted_bronze(table) -%}
 (
     select * from {{ source('bronze', table) }} as bronze_rows
     where not exists (
-        select 1 from {{ source('ops', 'held_back_batches') }} as held
+        select 1 from ops.held_back_batches as held
         where held.released_at is null
           and held.table_name = '{{ table }}'
           and held.company_id = bronze_rows.company_id

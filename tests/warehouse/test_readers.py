@@ -1,6 +1,6 @@
-"""A reader process queries the warehouse throughout 20 builds - incremental ones, full refreshes
-and a failing one - and never gets an error or an inconsistent answer: every read is one
-published snapshot, and the failing build's rows never reach it."""
+"""A reader process queries the warehouse throughout 20 builds - incremental ones, full refreshes,
+one that holds a bad company's file back and a failing one - and never gets an error or an
+inconsistent answer: every read is one published snapshot, and the bad rows never reach it."""
 
 from __future__ import annotations
 
@@ -47,10 +47,11 @@ READER = textwrap.dedent("""
 """)
 
 
-def new_reading(bronze: Path, n: int, company: str = COS, value: float | None = None) -> None:
+def new_reading(bronze: Path, n: int, company: str | None = COS, value: float | None = None) -> None:
     """One more file of one reading (the n-th minute of 10-06 UTC)."""
+    folder = company or "unknown"
     append(bronze, "sensor_readings", [reading(company, "E1", "온도(°F)", "TEMP", value if value is not None else 50.0 + n,
-                                               "degF", utc(2026, 10, 6, 0, n), f"{company}/sensors/extra-{n}.csv", 2, T3)],
+                                               "degF", utc(2026, 10, 6, 0, n), f"{folder}/sensors/extra-{n}.csv", 2, T3)],
            bronze_schema("sensor_readings"))
 
 
@@ -69,13 +70,18 @@ def test_a_reader_through_twenty_builds_sees_only_whole_published_snapshots(tmp_
     try:
         expected = 5
         for build in range(2, 21):
-            if build == 10:  # a row no dimension knows: the relationships test (error) fails the build
+            if build == 10:  # a company nobody registered: isolation holds its file, the rest is published
                 new_reading(bronze, build, company="NOBODY-00", value=BAD_VALUE)
-                with pytest.raises(WarehouseBuildFailed, match="relationships"):
+                result = build_warehouse(warehouse, bronze, ["build", *SENSOR_FACTS])
+                published[result.snapshot_id] = expected
+                continue
+            if build == 11:  # a row of no company at all: no company to hold back, the build fails
+                new_reading(bronze, build, company=None, value=BAD_VALUE)
+                with pytest.raises(WarehouseBuildFailed, match="not_null"):
                     build_warehouse(warehouse, bronze, ["build", *SENSOR_FACTS])
                 failed += 1
                 # the data engineer takes the bad file back out of bronze; the next build retakes the rest
-                DeltaTable(str(bronze / "sensor_readings")).delete("company_id = 'NOBODY-00'")
+                DeltaTable(str(bronze / "sensor_readings")).delete("company_id is null")
                 continue
             new_reading(bronze, build)
             expected += 1
