@@ -34,10 +34,10 @@ def build_test_warehouse():
     """build_test_warehouse(lake_root) -> a read-only connection to the warehouse dbt built from
     `<lake_root>/bronze` (every company built: nothing held back)."""
     from orchestration.warehouse.build import build_warehouse_isolated
-    from orchestration.warehouse.publish import WarehouseFile
+    from orchestration.warehouse.ducklake import Warehouse
 
     def build(lake_root):
-        warehouse = WarehouseFile(lake_root / "warehouse" / "w.duckdb")
+        warehouse = Warehouse.in_folder(lake_root / "warehouse")
         built = build_warehouse_isolated(warehouse, lake_root / "bronze")
         assert built.held == {}, built.summary()
         return warehouse.connect_read_only()

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-import duckdb
 import pytest
 
 from orchestration.pipeline import DEMO_MARKER, run_pipeline
+from orchestration.warehouse.ducklake import Warehouse
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def demo(tmp_path_factory):
 def test_the_per_shot_company_is_demonstrable_and_its_drift_flagged(demo):
     lake, outcome = demo
     assert outcome.companies["JC-DCS-03"].failure is None
-    con = duckdb.connect(str(lake / "warehouse" / "manufacturing.duckdb"), read_only=True)
+    con = Warehouse.in_folder(lake / "warehouse").connect_read_only()
     demonstrable, pr_auc, pr_low, baseline, test_defects = con.execute(
         "select demonstrable, pr_auc, pr_auc_low, baseline_pr_auc, test_defects from ml.model_results "
         "where company_id = 'JC-DCS-03'").fetchone()
