@@ -174,6 +174,8 @@ def load_marts(con: duckdb.DuckDBPyConnection, *samples: UnitSample) -> None:
     """(Re)create the marts the feature models read, holding `samples`."""
     frames = {name: pd.concat([getattr(s, name) for s in samples], ignore_index=True)
               for name in ("lots", "inspections", "readings", "events")}
+    # an all-null object column would be read as INTEGER; the warehouse's sequence_id is text
+    frames["readings"]["sequence_id"] = frames["readings"].sequence_id.astype("string")
     tags = pd.DataFrame([{"tag_code": code, "plausible_min": entry["min"], "plausible_max": entry["max"]}
                          for code, entry in tag_dictionary().items()])
     con.execute("set TimeZone = 'UTC'")
