@@ -14,7 +14,9 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
+from orchestration.model_row_counts import with_row_counts
 from orchestration.process_lifetime import bind_to_run
 from orchestration.resources import LakeResource, WarehouseResource
 from orchestration.warehouse.build import hold, offences_of_failed_build, prepare_build, publish_build
@@ -121,7 +123,10 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
     context.log.info(f"published warehouse snapshot {snapshot} ({ducklake.catalog})")
     if built.held:
         context.log.warning(built.summary())
-    for event in attempts[-1]:
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    with ducklake.connect_read_only(snapshot) as con:  # the tables as published: their asset pages' row counts
+        events = list(with_row_counts(attempts[-1], manifest, con))
+    for event in events:
         if isinstance(event, (dg.Output, dg.AssetMaterialization)):
             event = event.with_metadata({**event.metadata, "warehouse_snapshot_id": snapshot})
         yield event

@@ -152,3 +152,9 @@ def test_the_dagster_warehouse_asset_publishes_the_others_and_says_so(tmp_path):
     assert snapshots == {warehouse.published_snapshot()}
     with warehouse.connect_read_only() as con:
         assert con.execute("select distinct company_id from fct_quality_inspections").fetchall() == [(GOOD,)]
+        # each table's page counts what was published (the good company's rows only); views none
+        published = con.execute("select count(*) from fct_quality_inspections").fetchone()[0]
+    pages = {e.materialization.asset_key.to_user_string(): e.materialization.metadata
+             for e in result.get_asset_materialization_events()}
+    assert pages["warehouse/fct_quality_inspections"]["dagster/row_count"].value == published > 0
+    assert "dagster/row_count" not in pages["warehouse/stg_quality_inspections"]
