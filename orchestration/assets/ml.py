@@ -19,6 +19,7 @@ from orchestration.ml.tracking import UI_PORT, Tracking
 from orchestration.partitions import company_partitions
 from orchestration.reports.ai_report import render_ai_report
 from orchestration.resources import LakeResource, WarehouseResource
+from orchestration.warehouse.snapshots import pin_snapshot
 
 FEATURE_MODELS = ("production_units", "unit_sensor_window_features", "unit_equipment_state", "unit_history_features")
 GROUP = "ai_solutions"
@@ -64,7 +65,12 @@ def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
     test = development.result.predictions
     test = test.assign(company_id=company, model_version=development.run.model_version) if test is not None \
         else pd.DataFrame()
-    store.write_company_results(warehouse.file, company, replace={
+    training_snapshot = development.input_version["warehouse"].get("snapshot_id")
+    if training_snapshot is not None and development.run.model_version:
+        # the registered version's inputs stay readable: upkeep never expires a pinned snapshot
+        pin_snapshot(warehouse.lake, training_snapshot, pinned_by=f"ml/defect_model {company} "
+                     f"v{development.run.model_version}", reason=f"training set {development.training_set.training_set_id}")
+    written = store.write_company_results(warehouse.file, company, replace={
         "model_results": row, "feature_baselines": feature_baseline_rows(development), "test_predictions": test})
     r, v = development.result, development.result.verdict
     (context.log.info if v.demonstrable else context.log.warning)(f"{company}: {v.reason_en}")
@@ -79,6 +85,8 @@ def defect_model(context: dg.AssetExecutionContext, lake: LakeResource,
         "registered_model": f"{development.run.model_name} v{development.run.model_version}"
         if development.run.model_version else "none (no model fitted)",
         "input_version": dg.MetadataValue.json(json.loads(row.iloc[0]["input_version"])),
+        "training_snapshot_id": training_snapshot if training_snapshot is not None else -1,
+        "warehouse_snapshot_id": written if written is not None else -1,
         "warehouse_table": "ml.model_results",
         "mlflow_ui": f"uvx --from mlflow==3.17.2 mlflow ui --backend-store-uri {tracking.uri} "
                      f"--host 127.0.0.1 --port {UI_PORT}",
@@ -128,7 +136,7 @@ def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
         if len(baseline) else baseline
     model = tracking_for(lake).load_model(company, str(model_row["model_version"]))
     result = score(frame, model, model_row, previous, baseline)
-    store.write_company_results(
+    written = store.write_company_results(
         warehouse.file, company, append={"predictions": result.predictions},
         replace={"onsite_daily": result.onsite_daily, "feature_psi": result.feature_psi,
                  "drift_flags": result.drift_flags})
@@ -139,6 +147,7 @@ def unit_scores(context: dg.AssetExecutionContext, lake: LakeResource,
         "labelled_days": len(result.onsite_daily),
         "drift": ", ".join(f"{r.kind} since {r.since_date_kst}" for r in flagged.itertuples()) or "none",
         "warehouse_tables": "ml.predictions, ml.onsite_daily, ml.feature_psi, ml.drift_flags",
+        "warehouse_snapshot_id": written if written is not None else -1,
     })
 
 

@@ -64,9 +64,13 @@ class Development:
 
 
 def warehouse_version(con: duckdb.DuckDBPyConnection) -> dict:
-    """What the features were read from: row counts and newest timestamps of the marts (the
-    warehouse has no snapshot ids until it is a DuckLake; then its snapshot id goes here)."""
+    """What the features were read from: the DuckLake snapshot the connection reads (read it
+    again with `Warehouse.connect_read_only(snapshot)` or `AT (VERSION => n)`), and the row counts
+    and newest timestamps of the marts (a plain DuckDB connection, in tests, has only these)."""
     version = {}
+    snapshot = warehouse_snapshot(con)
+    if snapshot is not None:
+        version["snapshot_id"] = snapshot
     for table, column in (("fct_production_lots", "end_ts_utc"), ("fct_quality_inspections", "inspected_at_utc"),
                           ("fct_sensor_readings", "reading_ts_utc"), ("fct_equipment_events", "event_ts_utc")):
         try:
@@ -75,6 +79,16 @@ def warehouse_version(con: duckdb.DuckDBPyConnection) -> dict:
             continue
         version[table] = {"rows": rows, "newest_utc": str(newest)}
     return version
+
+
+def warehouse_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The DuckLake snapshot `con` reads, or None when it is not a DuckLake connection."""
+    from orchestration.warehouse.ducklake import current_snapshot
+
+    try:
+        return int(current_snapshot(con))
+    except duckdb.Error:
+        return None
 
 
 def develop(con: duckdb.DuckDBPyConnection, company_id: str, *, training_sets_root: Path, tracking: Tracking,
@@ -101,6 +115,31 @@ def retrain(company_id: str, input_version: dict, *, training_sets_root: Path, t
     training_set = TrainingSet(company_id, recorded["training_set_id"], Path(recorded["path"]), recorded["rows"],
                                recorded["sha256"])
     version = {**input_version, "code_version": code_version(), "retrained_from": recorded["training_set_id"]}
+    return _train_and_track(frame, company_id, training_set, version, tracking,
+                            trained_at or datetime.now(timezone.utc))
+
+
+def retrain_at_snapshot(warehouse, company_id: str, input_version: dict, *, training_sets_root: Path,
+                        tracking: Tracking, trained_at: datetime | None = None) -> Development:
+    """Train again from the warehouse as it was at the recorded DuckLake snapshot: the units are
+    read again from the features at that snapshot, checked equal to the frozen training set, and
+    trained on (so a retrain needs the snapshot, pinned so upkeep keeps it, not only the file)."""
+    snapshot = input_version["warehouse"]["snapshot_id"]
+    con = warehouse.connect_read_only(snapshot)
+    try:
+        frame = labelled_units(unit_frame(con, company_id)).drop(columns=["label"]).reset_index(drop=True)
+    finally:
+        con.close()
+    recorded = input_version["training_set"]
+    frozen = load_training_set(training_sets_root, company_id, recorded["training_set_id"], sha256=recorded["sha256"])
+    try:
+        pd.testing.assert_frame_equal(frame, frozen, check_dtype=False, obj=f"units at snapshot {snapshot}")
+    except AssertionError as difference:
+        raise ValueError(f"{company_id}: the warehouse at snapshot {snapshot} does not give training set "
+                         f"{recorded['training_set_id']} again: {difference}") from None
+    training_set = TrainingSet(company_id, recorded["training_set_id"], Path(recorded["path"]), recorded["rows"],
+                               recorded["sha256"])
+    version = {**input_version, "code_version": code_version(), "retrained_from_snapshot": snapshot}
     return _train_and_track(frame, company_id, training_set, version, tracking,
                             trained_at or datetime.now(timezone.utc))
 

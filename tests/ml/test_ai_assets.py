@@ -71,6 +71,15 @@ def test_training_is_tracked_and_linked(demonstrated):
     assert (demonstrated["root"] / "lake" / "mlflow" / "mlflow.db").is_file()
     noise = metadata_of(demonstrated["noise"], "ml__defect_model")
     assert noise["demonstrable"] is False
+    # the training read a DuckLake snapshot, recorded and pinned for each registered version
+    from orchestration.warehouse.snapshots import pinned_snapshots
+
+    with demonstrated["warehouse"].connect_read_only() as con:
+        pins = pinned_snapshots(con)
+    assert metadata["input_version"]["warehouse"]["snapshot_id"] == metadata["training_snapshot_id"] in pins
+    assert metadata["warehouse_snapshot_id"] > metadata["training_snapshot_id"]
+    assert noise["registered_model"].endswith(" v1") and noise["training_snapshot_id"] in pins
+    assert pins == {metadata["training_snapshot_id"], noise["training_snapshot_id"]}
 
 
 def test_scoring_new_days_once_with_onsite_results_and_drift(demonstrated):
