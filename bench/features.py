@@ -2,8 +2,9 @@
 aggregates (issue 14; target ratio <= 1.5).
 
 Data: warehouse-shaped lots (30 min lots back to back on two lines per company, three sensors every
-3 min; orchestration/sample_clients/warehouse_units.py) loaded as the marts into one DuckDB file.
-Timed on the same connection:
+3 min; orchestration/sample_clients/warehouse_units.py) loaded as the marts into a DuckLake
+warehouse (SQLite catalog + Parquet files, as the real one). Timed the same way, each in one
+warehouse transaction writing its result table into the DuckLake:
 - `features_s`: the dbt feature models' SQL that computes the window aggregates (production_units +
   unit_sensor_window_features, exactly as dbt runs them);
 - `bare_s`: one hand-written query with the same aggregates per unit and sensor (count, mean, std,
@@ -19,13 +20,12 @@ import statistics
 import time
 from pathlib import Path
 
-import duckdb
-
 from orchestration.ml.features import FEATURE_MODELS, build_feature_tables
 from orchestration.sample_clients.warehouse_units import load_marts, lot_units
+from orchestration.warehouse.ducklake import Warehouse
 
 BARE_WINDOW_AGGREGATES = """
-create or replace table bench_bare as
+create or replace table main.bench_bare as
 with readings as (
     select company_id, equipment_id, source_tag, reading_ts_utc, value_si
     from main.fct_sensor_readings where value_si is not null
@@ -56,17 +56,28 @@ def run(*, quick: bool, workdir: Path) -> dict:
     lots_per_line = int(days * 86400 / 2100)  # 30 min lots + 5 min gaps
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    con = duckdb.connect(str(workdir / "warehouse.duckdb"))
+    # the warehouse's own storage: a DuckLake (SQLite catalog, Parquet data files), written in
+    # transactions as the dbt build and the ML writers do; both queries write their result there
+    warehouse = Warehouse.in_folder(workdir / "warehouse")
     samples = [lot_units(f"BENCH-{n:02d}", units=2 * lots_per_line, pattern="inside", seed=100 + n)
                for n in range(companies)]
-    load_marts(con, *samples)
-    readings = con.execute("select count(*) from main.fct_sensor_readings").fetchall()[0][0]
-    units = con.execute("select count(*) from main.fct_production_lots").fetchall()[0][0]
+
+    def in_transaction(work):
+        def action():
+            with warehouse.transaction("bench features") as tx:
+                work(tx.con)
+        return action
+
+    in_transaction(lambda con: load_marts(con, *samples))()
     repeats = 3
     window_models = ("production_units", "unit_sensor_window_features")
-    features = [_timed(lambda: build_feature_tables(con, window_models)) for _ in range(repeats)]
-    bare = [_timed(lambda: con.execute(BARE_WINDOW_AGGREGATES).fetchall()) for _ in range(repeats)]
-    every = _timed(lambda: build_feature_tables(con, FEATURE_MODELS))
+    features = [_timed(in_transaction(lambda con: build_feature_tables(con, window_models))) for _ in range(repeats)]
+    bare = [_timed(in_transaction(lambda con: con.execute(BARE_WINDOW_AGGREGATES).fetchall()))
+            for _ in range(repeats)]
+    every = _timed(in_transaction(lambda con: build_feature_tables(con, FEATURE_MODELS)))
+    con = warehouse.connect_read_only()
+    readings = con.execute("select count(*) from main.fct_sensor_readings").fetchall()[0][0]
+    units = con.execute("select count(*) from main.fct_production_lots").fetchall()[0][0]
     ours = con.execute("select count(*) from features.unit_sensor_window_features").fetchall()[0][0]
     theirs = con.execute("select count(*) from bench_bare").fetchall()[0][0]
     differing = con.execute("""
