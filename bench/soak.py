@@ -3,7 +3,8 @@
 A real Dagster instance (the dagster.yaml the project writes) with its daemon runs the landing
 sensor, automation, run monitoring and retries. Meanwhile, in this process:
 - a writer drops the sample exports of several companies into the landing area: some written
-  slowly in chunks while held open (uploads still in progress), some re-sent under a new name,
+  slowly in chunks while held open (uploads still in progress), some re-sent under a new name, some
+  re-exported extended under their own name (a new version superseding the landed one),
   some hostile (a NUL in a cell, a 2 MB line);
 - a reader queries the published warehouse read-only throughout;
 - once a minute a running run's worker is SIGKILLed.
@@ -146,6 +147,13 @@ class Soak:
                     name = Path(again)
                     self.write(str(name.with_name(f"{name.stem}_재전송{name.suffix}")),
                                (self.lake / "landing" / again).read_bytes(), slowly=False)
+                if 0.65 < kind <= 0.75 and len(sent) > 1:  # an earlier CSV re-exported, extended, under its name
+                    earlier = self.random.choice(sent[:-1])
+                    data = (self.lake / "landing" / earlier).read_bytes()
+                    if earlier.lower().endswith((".csv", ".txt")) and data.endswith(b"\n"):
+                        last = data.rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+                        self.write(earlier, data + last + (b"\r\n" if data.endswith(b"\r\n") else b"\n"),
+                                   slowly=False)
                 if 0.75 < kind <= 0.85 and spec is not None:
                     for name, data in hostile_variants(path, spec):
                         self.write(f"{company}/{Path(within).with_name(name).as_posix()}", data, slowly=False)
