@@ -49,7 +49,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "quantity": ("생산수량", "생산량", "지시수량", "수량", "qty", "quantity", "투입량", "생산실적"),
     "lot": ("lot번호", "로트번호", "lotno", "lotid", "lot", "로트", "배치번호", "배치", "batch", "작업지시번호",
             "작업지시", "workorder", "지시번호"),
-    "sequence": ("shot", "샷", "serial", "시리얼", "cycle", "사이클", "순번", "seq", "count", "카운트", "no"),
+    "sequence": ("shot", "샷", "샷번호", "shotno", "serial", "serialno", "시리얼번호", "시리얼", "cycle", "사이클", "순번", "seq", "count", "카운트", "no"),
     "equipment": ("설비코드", "설비id", "설비번호", "설비명", "설비", "장비", "호기", "machine", "tool", "equipid",
                   "equipment", "equip", "eqp", "기계", "mold", "금형"),
     "line": ("라인", "line", "bay", "공정"),

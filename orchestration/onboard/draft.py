@@ -151,9 +151,11 @@ def dataset_of(c: Columns) -> str | None:
     if c.results and lot is not None and (c.with_role("characteristic", among=text_columns) is not None
                                           or value_column is not None):
         return "quality_inspections"
+    sensors = [i for i in c.numeric if not _is_id_or_count(c.header[i])]
+    if c.results and not sensors and c.timestamps and (lot is not None or c.with_role("sequence") is not None):
+        return "quality_inspections"  # a verdict file: one pass/fail per lot or shot, nothing measured
     if lot is not None and c.with_role("quantity", among=c.numeric) is not None and c.timestamps:
         return "production_lots"
-    sensors = [i for i in c.numeric if not _is_id_or_count(c.header[i])]
     if c.events and len(sensors) <= 1 and c.timestamps:
         return "equipment_events"
     if sensors and (c.timestamps or file_name_stamp(c.sample.path.name)):
@@ -455,6 +457,11 @@ def _fields_entry(entry: Entry, c: Columns, placed: set[int]) -> None:
             if match is not None:
                 fields.append((name, match))
                 placed.add(match)
+    if dataset == "quality_inspections" and not any(f == "lot_id" for f, _ in fields):
+        shot = next((i for i in range(len(c.header)) if i not in placed and col.role_of(c.header[i], "sequence")), None)
+        if shot is not None:  # a verdict per shot/serial: that id is the unit the verdict belongs to
+            fields.append(("lot_id", shot))
+            placed.add(shot)
     order = {name: n for n, name in enumerate(
         ["lot_id", "product_code", "start", "end", "quantity", "defect_quantity", "inspected_at", "characteristic",
          "measured_value", "lower_spec", "upper_spec", "unit", "result", "defect_type", "event_time", "event_type",
@@ -463,9 +470,13 @@ def _fields_entry(entry: Entry, c: Columns, placed: set[int]) -> None:
     for name, (cols, _) in ts_fields:
         names = [c.header[i] for i in cols]
         rows.append((name, q(names[0]) if len(names) == 1 else f"[{', '.join(q(n) for n in names)}]"))
+    constant_characteristic = dataset == "quality_inspections" and not any(f == "characteristic" for f, _ in fields)
+    if constant_characteristic:
+        rows.append(("characteristic", "{value: verdict}"))
     entry.lines.append("columns:")
     for name, source in sorted(rows, key=lambda r: order[r[0]]):
-        entry.lines.append(f"  {name}: {source}")
+        entry.add(f"  {name}: {source}", guess="no characteristic column: the verdict is the unit's overall pass/fail"
+                  if name == "characteristic" and constant_characteristic else None)
     if dataset == "quality_inspections":
         _value_map(entry, "result_values", c.results[next(iter(c.results))])
     if dataset == "equipment_events":

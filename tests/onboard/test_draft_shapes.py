@@ -157,3 +157,18 @@ def test_us_short_dates_and_a_compact_clock_land_at_the_right_instant(tmp_path):
     compact_rows = parsed(mapping, compact, tmp_path).table.to_pylist()
     assert [(r["reading_ts"].isoformat(), r["value"]) for r in compact_rows] == [
         ("2025-03-05T00:00:00+00:00", 25.5), ("2025-03-05T00:00:10+00:00", 25.7)]
+
+
+def test_a_verdict_file_keyed_by_shot_number_is_drafted_as_inspections(tmp_path):
+    """One pass/fail per shot, nothing measured (a die caster's inspection station): inspections of
+    the shot id, the verdict as a constant characteristic marked GUESS."""
+    export = tmp_path / "샷판정_20261102.csv"
+    export.write_text("샷번호,판정일시,판정\n100,2026-11-02 00:08:38,양품\n101,2026-11-02 00:14:01,불량\n"
+                      "102,2026-11-02 00:19:13,양품\n", encoding="utf-8")
+    text = draft_mapping("JC-DCS-09", [export])
+    entry = yaml.safe_load(text)["datasets"][0]
+    assert entry["dataset"] == "quality_inspections"
+    assert entry["columns"] == {"lot_id": "샷번호", "inspected_at": "판정일시", "characteristic": {"value": "verdict"},
+                                "result": "판정"}
+    assert entry["result_values"] == {"불량": "fail", "양품": "pass"}
+    assert "GUESS" in next(l for l in text.splitlines() if l.strip().startswith("characteristic:"))
