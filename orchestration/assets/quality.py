@@ -59,7 +59,7 @@ def _quality_config_file(lake: LakeResource) -> Path:
 def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
-    config = load_quality_config(company, _quality_config_file(lake))
+    config = load_quality_config(company, _quality_config_file(lake), lake.mapping_file(company))
     with warehouse.transaction(f"quality/inspection {company}") as tx:
         result = inspect_company(tx.con, config)
     checks = []
@@ -107,7 +107,7 @@ def quality_inspection(context: dg.AssetExecutionContext, lake: LakeResource,
 def quality_report(context: dg.AssetExecutionContext, lake: LakeResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     company = context.partition_key
-    config = load_quality_config(company, _quality_config_file(lake))
+    config = load_quality_config(company, _quality_config_file(lake), lake.mapping_file(company))
     con = warehouse.connect_read_only()
     try:
         snapshot = current_snapshot(con)

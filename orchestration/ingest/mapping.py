@@ -65,7 +65,8 @@ DATASET_KEYS = {"dataset", "name", "files", "format", "encoding", "delimiter", "
                 "line", "equipment", "layout", "sensors", "tag_column", "value_column", "unit_column", "tags",
                 "columns", "result_values", "event_values", "description", "sequence", "lot", "missing_values",
                 "quantity_unit", "shipments", "completion_marker"}
-TOP_KEYS = {"company_id", "timezone", "datasets", "description", "name_ko", "notes", "completion_marker"}
+TOP_KEYS = {"company_id", "timezone", "datasets", "description", "name_ko", "notes", "completion_marker",
+            "plausible_ranges"}
 MARKER_PLACEHOLDERS = ("{name}", "{stem}")
 
 
@@ -220,6 +221,13 @@ class ClientMapping:
     source: Path
     vocabulary: Vocabulary | None = field(default=None, repr=False, compare=False)
     version: str = ""  # first 16 hex of the sha256 of the mapping file's bytes
+    # plausible range overrides in SI units: tag code -> (min, max) for the whole client, and
+    # "EQUIPMENT:TAG" -> (min, max) for one machine (a press rated above the dictionary's range)
+    plausible_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def plausible_range(self, tag: str, equipment: str | None = None) -> tuple[float, float] | None:
+        """The client's own plausible range of a tag, on one equipment if it has one there."""
+        return self.plausible_ranges.get(f"{equipment}:{tag}") or self.plausible_ranges.get(tag)
 
     def datasets_for(self, relative_path_within_company: str) -> list[DatasetSpec]:
         """Every dataset entry whose glob matches the path (relative to the company folder): one
@@ -460,7 +468,28 @@ def load_mapping(path: Path, *, seeds_dir: Path | None = None) -> ClientMapping:
                        f"entry names must be unique")
         names[name] = i
         specs.append(DatasetSpec(**{**spec.__dict__, "name": name}))
-    return ClientMapping(company_id, timezone, tuple(specs), path, vocabulary, mapping_version(path.read_bytes()))
+    ranges = _plausible_ranges(check, raw.get("plausible_ranges"), vocabulary)
+    return ClientMapping(company_id, timezone, tuple(specs), path, vocabulary, mapping_version(path.read_bytes()),
+                         ranges)
+
+
+def _plausible_ranges(check: _Checker, raw: Any, vocabulary: Vocabulary) -> dict[str, tuple[float, float]]:
+    """`plausible_ranges: {PRES: [0, 250000], "DCM-01:TEMP": [0, 800]}`: per tag for the client, or
+    per equipment and tag, in the tag's SI unit (the tag dictionary's unit)."""
+    if raw is None:
+        return {}
+    raw = check.mapping("plausible_ranges", raw)
+    ranges = {}
+    for key, bounds in raw.items():
+        where = f"plausible_ranges.{key}"
+        tag = str(key).rsplit(":", 1)[-1]
+        if tag not in vocabulary.tag_quantity:
+            check.fail(where, f"unknown tag code {tag!r} (codes: dbt_project/seeds/tag_dictionary.csv)")
+        values = check.numbers(where, bounds)
+        if len(values) != 2 or not values[0] < values[1]:
+            check.fail(where, f"expected [min, max] with min < max in the tag's SI unit, got {bounds!r}")
+        ranges[str(key)] = (float(values[0]), float(values[1]))
+    return ranges
 
 
 def _completion_marker(check: _Checker, key: str, raw: Any) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,8 @@ class QualityConfig:
 
     company_id: str
     settings: dict[str, Any]
+    # the client mapping's own plausible ranges (SI units): "TAG" or "EQUIPMENT:TAG" -> (min, max)
+    mapping_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def weights(self) -> dict[str, float]:
@@ -88,12 +90,34 @@ class QualityConfig:
     def tag_ranges(self) -> dict[str, tuple[float, float]]:
         return {str(k): (float(v[0]), float(v[1])) for k, v in (self.detector("ranges") or {}).items()}
 
+    def range_overrides(self) -> list[tuple[str | None, str, float, float]]:
+        """(equipment or None, tag, min, max), most specific first: an equipment's range from the
+        client mapping, then the client's range of the tag from the mapping, then from quality.yaml
+        (`detectors.ranges`); a tag with none of them keeps the tag dictionary's range."""
+        by_equipment = [(k.rsplit(":", 1)[0], k.rsplit(":", 1)[1], lo, hi)
+                        for k, (lo, hi) in self.mapping_ranges.items() if ":" in k]
+        by_tag = {**self.tag_ranges, **{k: v for k, v in self.mapping_ranges.items() if ":" not in k}}
+        return by_equipment + [(None, tag, lo, hi) for tag, (lo, hi) in by_tag.items()]
 
-def load_quality_config(company_id: str, path: Path | None = None) -> QualityConfig:
-    """The settings of one company: built-in defaults <- file `defaults` <- file `companies.<id>`."""
+
+def load_quality_config(company_id: str, path: Path | None = None, mapping_file: Path | None = None) -> QualityConfig:
+    """The settings of one company: built-in defaults <- file `defaults` <- file `companies.<id>`,
+    with the plausible ranges its mapping names (`plausible_ranges`; a mapping that does not load
+    adds none: its ingest reports why)."""
     document: dict[str, Any] = {}
     if path is not None and Path(path).exists():
         document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     settings = _deep_merge(BUILTIN_DEFAULTS, document.get("defaults"))
     settings = _deep_merge(settings, (document.get("companies") or {}).get(company_id))
-    return QualityConfig(company_id=company_id, settings=settings)
+    return QualityConfig(company_id=company_id, settings=settings, mapping_ranges=_mapping_ranges(mapping_file))
+
+
+def _mapping_ranges(mapping_file: Path | None) -> dict[str, tuple[float, float]]:
+    from orchestration.ingest.mapping import MappingError, load_mapping
+
+    if mapping_file is None or not Path(mapping_file).exists():
+        return {}
+    try:
+        return dict(load_mapping(Path(mapping_file)).plausible_ranges)
+    except MappingError:
+        return {}

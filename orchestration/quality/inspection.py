@@ -194,9 +194,9 @@ def _prepare_sensor_tables(con, config: QualityConfig) -> None:
     overrides = pd.DataFrame(
         [(k, v) for k, v in config.expected_intervals.items()], columns=["key", "interval_s"]
     ).astype({"key": "string", "interval_s": "float64"})
-    ranges = pd.DataFrame(
-        [(k, lo, hi) for k, (lo, hi) in config.tag_ranges.items()], columns=["tag_code", "range_min", "range_max"]
-    ).astype({"tag_code": "string", "range_min": "float64", "range_max": "float64"})
+    ranges = pd.DataFrame(config.range_overrides(), columns=["equipment_id", "tag_code", "range_min", "range_max"]
+                          ).astype({"equipment_id": "string", "tag_code": "string", "range_min": "float64",
+                                    "range_max": "float64"})
     con.register("_dq_interval_overrides", overrides)
     con.register("_dq_range_overrides", ranges)
     gap_factor = float(config.detector("gap_factor"))
@@ -205,12 +205,13 @@ def _prepare_sensor_tables(con, config: QualityConfig) -> None:
         create or replace temp table _dq_rows as
         select r.equipment_id, r.source_tag, r.tag_code, r.value_raw, r.value_si, r.unit_status,
                epoch(r.reading_ts_utc) as ts, r.reading_ts_utc, r.reading_date_kst, r.source_file, r.source_row,
-               coalesce(o.range_min, t.plausible_min) as range_min,
-               coalesce(o.range_max, t.plausible_max) as range_max,
+               coalesce(oe.range_min, o.range_min, t.plausible_min) as range_min,
+               coalesce(oe.range_max, o.range_max, t.plausible_max) as range_max,
                t.tag_code is not null as tag_known
         from main.fct_sensor_readings r
         left join main.dim_tag t on t.tag_code = r.tag_code
-        left join _dq_range_overrides o on o.tag_code = r.tag_code
+        left join _dq_range_overrides oe on oe.tag_code = r.tag_code and oe.equipment_id = r.equipment_id
+        left join _dq_range_overrides o on o.tag_code = r.tag_code and o.equipment_id is null
         where r.company_id = ?
         """,
         [config.company_id],

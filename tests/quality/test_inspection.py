@@ -208,3 +208,46 @@ def test_a_company_without_data_is_inspected_without_errors(tmp_path):
         con.close()
     assert result.issues.empty and result.daily.empty
     assert all(score == 100.0 for score in result.scores.values())
+
+
+def _mapping_with_ranges(folder: Path, ranges: dict) -> Path:
+    """A minimal client mapping of the contract company carrying `plausible_ranges`."""
+    mapping = folder / f"{COMPANY}.yaml"
+    mapping.write_text(yaml.safe_dump({
+        "company_id": COMPANY, "plausible_ranges": ranges,
+        "datasets": [{"dataset": "sensor_readings", "files": "sensors/*.csv", "timestamp": {"column": "ts", "format": "%Y-%m-%d %H:%M:%S"},
+                      "equipment": {"column": "eq"}, "layout": "wide",
+                      "sensors": {"t": {"tag": "TEMP", "unit": "degC"}}}],
+    }, allow_unicode=True), encoding="utf-8")
+    return mapping
+
+
+def test_the_client_mapping_sets_plausible_ranges_per_client_and_per_equipment(tmp_path):
+    """`plausible_ranges` in the client mapping: a client-wide range of a tag flags the oven at
+    ~180 degC; the oven's own range (it is rated for it) takes precedence on that equipment only."""
+    path = tmp_path / "warehouse.duckdb"
+    build_contract_warehouse(path, defects=False)
+
+    def out_of_range(ranges: dict) -> set[str]:
+        config = load_quality_config(COMPANY, CONFIG, _mapping_with_ranges(tmp_path, ranges))
+        con = duckdb.connect(str(path))
+        try:
+            result = inspect_company(con, config)
+        finally:
+            con.close()
+        return set(result.issues[result.issues.issue_type == "out_of_range"].equipment_id)
+
+    assert out_of_range({}) == set()
+    assert out_of_range({"TEMP": [0, 100]}) == {"OVEN-02"}
+    assert out_of_range({"TEMP": [0, 100], "OVEN-02:TEMP": [0, 250]}) == set()
+    assert out_of_range({"TEMP": [0, 50], "OVEN-02:TEMP": [0, 250]}) == {"MIX-01"}
+
+
+@pytest.mark.parametrize("ranges, problem", [({"NOT_A_TAG": [0, 1]}, "unknown tag code"),
+                                             ({"TEMP": [5, 1]}, "min < max")])
+def test_a_wrong_plausible_range_in_the_mapping_fails_at_load_naming_the_key(tmp_path, ranges, problem):
+    from orchestration.ingest.mapping import MappingError, load_mapping
+
+    with pytest.raises(MappingError, match=problem) as raised:
+        load_mapping(_mapping_with_ranges(tmp_path, ranges))
+    assert "plausible_ranges." in str(raised.value)
