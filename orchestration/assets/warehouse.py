@@ -99,7 +99,9 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
             if plan.stale_models:
                 context.log.warning(f"{', '.join(plan.stale_models)}: the table predates the model's columns; "
                                     "rebuilding in full")
-            build = build_args(plan.stale_models, full_refresh=full_refresh)
+            if plan.retracted_since_last_build:
+                context.log.info("a landing file was retracted since the last build: the facts are rebuilt in full")
+            build = build_args(plan.stale_models, full_refresh=full_refresh or plan.retracted_since_last_build)
         events: list = []
         attempts.append(events)
         try:

@@ -43,6 +43,7 @@ class BuildPlan:
     env: dict[str, str] = field(default_factory=dict)  # what dbt's profile reads
     restored_after_failure: list[str] = field(default_factory=list)
     holds_released: int = 0  # held batches that left bronze since the last build (fixed and re-ingested)
+    retracted_since_last_build: bool = False  # a landing file was retracted: the facts are rebuilt in full
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,24 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
+        retracted = retracted_since_last_load(con)
     finally:
         con.close()
-    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released)
+    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted)
+
+
+def retracted_since_last_load(con) -> bool:
+    """Whether a landing file (or one version of it) was retracted after the last load of the
+    sensor facts. Its readings are in the incremental facts, and the version before it may be
+    current again: an incremental build cannot take readings back, a full one rebuilds them from
+    what bronze holds now. Retractions are an operator's rare act, so the cost is rare too."""
+    try:
+        last_load = con.execute("select max(loaded_at) from intermediate.int_sensor_reading_batches").fetchall()[0][0]
+        retracted = con.execute("select max(ingested_at) from bronze.ingest_log where status = 'retracted'"
+                                ).fetchall()[0][0]
+    except duckdb.Error:  # nothing built yet, or no ledger yet
+        return False
+    return last_load is not None and retracted is not None and retracted > last_load
 
 
 def use_zstd(con) -> None:
@@ -141,7 +157,8 @@ def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
 
     def attempt(_held) -> BuildResult:
         plan = prepare_build(warehouse, bronze_root)
-        args = dbt_args if dbt_args is not None else build_args(plan.stale_models)
+        args = dbt_args if dbt_args is not None else build_args(plan.stale_models,
+                                                                full_refresh=plan.retracted_since_last_build)
         try:
             with environment(**plan.env):
                 results = run_dbt(args, target_path=target)

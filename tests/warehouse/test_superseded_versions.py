@@ -9,6 +9,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
+from orchestration.ingest.retract import main as retract
 from orchestration.lakehouse.landing_to_bronze import ingest_landing
 from orchestration.sample_clients import generate_sample
 from orchestration.warehouse.build import build_warehouse
@@ -64,3 +65,12 @@ def test_only_the_latest_version_of_a_re_sent_file_is_in_the_warehouse(tmp_path)
     with warehouse.connect_read_only() as inc, full.connect_read_only() as ful:
         hourly = "select sensor_id, hour_utc, readings from fct_sensor_readings_hourly order by all"
         assert inc.execute(hourly).fetchall() == ful.execute(hourly).fetchall()
+
+    # the client says the correction was wrong: retracting the new version makes the first one
+    # current again, and the next build (incremental by default) brings its readings back
+    assert retract([COMPANY, relative.split("/", 1)[1], "--version", second_hash, "--lake-root", str(lake),
+                    "--clients-dir", str(CLIENTS)]) == 0
+    result = build_warehouse(warehouse, lake / "bronze")
+    assert result.plan.retracted_since_last_build and "--full-refresh" in result.dbt_args
+    assert readings_of(warehouse, relative) == [(first_hash, first_count)]
+    assert not build_warehouse(warehouse, lake / "bronze").plan.retracted_since_last_build  # once, not every build
