@@ -50,8 +50,9 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "lot": ("lot번호", "로트번호", "lotno", "lotid", "lot", "로트", "배치번호", "배치", "batch", "작업지시번호",
             "작업지시", "workorder", "지시번호"),
     "sequence": ("shot", "샷", "샷번호", "shotno", "serial", "serialno", "시리얼번호", "시리얼", "cycle", "사이클", "순번", "seq", "count", "카운트", "no"),
+    # not mold/금형: a mould is tooling that moves between machines (KAMP's mold_name, mold_code)
     "equipment": ("설비코드", "설비id", "설비번호", "설비명", "설비", "장비", "호기", "machine", "tool", "equipid",
-                  "equipment", "equip", "eqp", "기계", "mold", "금형"),
+                  "equipment", "equip", "eqp", "기계"),
     "line": ("라인", "line", "bay", "공정"),
     "product": ("품목코드", "제품코드", "품번", "품목", "제품", "품명", "partnumber", "partno", "part", "device",
                 "product"),
@@ -75,18 +76,31 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
                      "checked"),
 }
 
-# Tag words beyond the dictionary's own Korean and English names (normalised).
+# Tag words beyond the dictionary's own Korean and English names (normalised), first match wins:
+# the drafter's aliases. The process names of KAMP's public per-shot die-casting tables are here as
+# the project's hand mappings read them (clients/mappings/JC-DCS-03.yaml, tests/ingest/real_exports.py).
 TAG_WORDS: dict[str, tuple[str, ...]] = {
     "ENERGY": ("전력량", "적산전력", "energy", "kwh"),
+    # before TEMP/PRES/WEIGHT: "cycletime" is not a clock, "thickness" not a mass
+    "CYCLE_TIME": ("사이클타임", "싸이클타임", "택트타임", "cycletime", "tacttime", "takttime"),
+    "DURATION": ("유지시간", "보압시간", "냉각시간", "경화시간", "holdtime", "holdingtime", "coolingtime", "dwelltime",
+                 "operationtime"),
+    "THICKNESS": ("두께", "thickness"),
     "TEMP": ("온도", "유온", "수온", "temp", "temperature"),
     "HUMID": ("습도", "humid", "humidity", "rh"),
     "PRES": ("압력", "진공", "pressure", "press", "vacuum"),
     "VIB": ("진동", "vibration", "vib"),
+    # an injection / plunger / conveyor moves in a line (m/s), a screw or spindle turns (rpm): the
+    # specific words first, so a die caster's low/high section speed is not read as rotation
+    "LIN_SPEED": ("사출속도", "선속도", "이송속도", "저속구간", "고속구간", "sectionspeed", "injectionspeed",
+                  "plungerspeed", "shotspeed", "linespeed", "conveyorspeed", "velocity"),
     "SPEED": ("회전수", "회전속도", "교반속도", "회전", "rpm", "spindle", "speed"),
     "CURRENT": ("전류", "current", "amp"),
     "VOLT": ("전압", "voltage", "volt"),
     "FLOW": ("유량", "flow"),
-    "WEIGHT": ("중량", "무게", "weight", "mass"),
+    # KAMP: molten_volume is the melt poured per shot, physical_strength (형체력) sent as a ton figure;
+    # both are read as mass (kg) by the hand mappings, and the draft marks the unit a GUESS
+    "WEIGHT": ("중량", "무게", "용탕량", "주입량", "weight", "mass", "moltenvolume", "physicalstrength"),
     "PH": ("수소이온", "ph"),
     "TORQUE": ("토크", "torque"),
     "POWER": ("전력", "power"),
@@ -266,8 +280,8 @@ def time_format(values: list[str], formats: tuple[str, ...]) -> TimeFormat | Non
     for fmt in formats:
         if korean != ("%p" in fmt) and not ("%p" in fmt and any("AM" in v or "PM" in v for v in values)):
             continue
-        if fmt.replace("%", "").isalpha() and not all(v.strip().isdigit() for v in values):
-            continue  # compact formats only for all-digit cells
+        if fmt.replace("%", "").isalpha() and not _compact_cells(values, fmt):
+            continue
         share = sum(_strptime(v, fmt) is not None for v in values) / len(values)
         if share >= SHARE_TO_ACCEPT:
             best.append((share, fmt))
@@ -277,6 +291,13 @@ def time_format(values: list[str], formats: tuple[str, ...]) -> TimeFormat | Non
     share, fmt = best[0]
     other = next((f for s, f in best[1:] if s == share and _day_month_swapped(f, fmt)), None)
     return TimeFormat(fmt, "ko" if korean else None, share, other)
+
+
+def _compact_cells(values: list[str], fmt: str) -> bool:
+    """Compact formats (`%Y%m%d%H%M%S`, `%H%M%S`) only for all-digit cells of their exact width: a
+    shot counter's 100, 101, ... are not 01:00:00, 01:00:01."""
+    width = len(datetime(2000, 1, 1).strftime(fmt))
+    return all(v.strip().isdigit() and len(v.strip()) == width for v in values)
 
 
 def _day_month_swapped(a: str, b: str) -> bool:

@@ -23,6 +23,7 @@ DEFAULT_LINE = "LINE-1"
 DEFAULT_EQUIPMENT = "EQ-01"
 TIME_HINTS = ("일시", "시각", "시간", "일자", "날짜", "date", "time", "ts", "timestamp", "datetime", "수집", "기록")
 MAX_LONG_TAGS = 300
+TRY_SHOT_WORDS = ("tryshot", "시험사출", "시사출", "warmup")
 
 
 class DraftError(ValueError):
@@ -113,9 +114,12 @@ def read_columns(sample: Sample) -> Columns:
             continue
         date_formats = col.DATE_FORMATS if hinted else col.DATE_FORMATS[:-1]
         day = col.time_format(values[i], date_formats)
-        # a date column and a time column beside it, in either order (KAMP writes time, then date)
-        partner = next((j for j in (i + 1, i - 1) if 0 <= j < n and j not in taken and values[j]
-                        and col.time_format(values[j], col.TIME_FORMATS) is not None), None) if day else None
+        # a date column and a time column beside it, in either order (KAMP writes time, date, count):
+        # a neighbour named as a time before one that merely parses as one
+        beside = sorted((j for j in (i + 1, i - 1) if 0 <= j < n and j not in taken and values[j]),
+                        key=lambda j: not any(h in col.normalise(sample.header[j]) for h in TIME_HINTS))
+        partner = next((j for j in beside if col.time_format(values[j], col.TIME_FORMATS) is not None),
+                       None) if day else None
         if partner is not None:
             clock = col.time_format(values[partner], col.TIME_FORMATS)
             found.timestamps.append(((i, partner), col.TimeFormat(
@@ -177,8 +181,16 @@ def file_name_stamp(name: str) -> tuple[str, str] | None:
 
 
 def _is_id_or_count(header: str) -> bool:
+    if _is_measured(header):
+        return False
     return any(col.role_of(header, r) for r in ("lot", "sequence", "quantity", "defect_quantity", "code")) \
         or col.normalise(header) in ("no", "번호", "id")
+
+
+def _is_measured(header: str) -> bool:
+    """A name the tag vocabulary reads as a measured quantity (facility_operation_cycleTime,
+    shot_weight) is a sensor, although it holds an id word (cycle, shot)."""
+    return col.tag_for_name(header) not in (None, "COUNT")
 
 
 # ------------------------------------------------------------------ the entry of one file
@@ -317,6 +329,15 @@ def _timestamp_lines(entry: Entry, c: Columns, ts, *, with_columns: bool) -> Non
 def _where(entry: Entry, c: Columns, key: str, role: str, placed: set[int], *, default: str | None) -> None:
     text = [i for i in range(len(c.header)) if i not in c.numeric and i not in placed]
     index = c.with_role(role, among=text)
+    if index is not None and not _looks_like_ids(c.sample.column(index)):
+        # a description such as KAMP's line "전자교반 3라인" is a name, not the id the warehouse keys on
+        named, names = c.header[index], ", ".join(sorted(set(c.sample.column(index)))[:3])
+        if default is not None:
+            entry.add(f"{key}: {{value: {q(default)}}}",
+                      guess=f"column {q(named)} holds names, not {key} ids ({names}): every row is {default}; "
+                      f"write {{column: {q(named)}}} to keep the client's names as ids")
+            return
+        index = None
     if index is None and key == "equipment":
         index = next((i for i in text if i not in c.results and i not in c.events and i not in c.timestamp_columns()
                       and _looks_like_codes(c.sample.column(i))), None)
@@ -355,9 +376,10 @@ def _sensor_entry(entry: Entry, c: Columns, layout: str, placed: set[int]) -> No
     entry.add(f"layout: {layout}")
     text = [i for i in range(len(c.header)) if i not in placed and i not in c.results and i not in c.events]
     for key, role in (("sequence", "sequence"), ("lot", "lot")):
-        index = c.with_role(role, among=[i for i in text if i not in placed])
-        if index is not None and key == "sequence" and not _distinct_in_order(c.sample.column(index)):
-            index = None  # a counter that repeats is not a row's identity
+        index = c.with_role(role, among=[i for i in text if i not in placed and not _is_measured(c.header[i])])
+        if index is not None and key == "sequence" and not (
+                len(c.sample.column(index)) == len(c.sample.rows) and _distinct_in_order(c.sample.column(index))):
+            index = None  # a counter that repeats or is blank (KAMP's tryshot_signal) is not a row's identity
         if index is not None:
             placed.add(index)
             setattr(entry, f"{key}_index", index)
@@ -495,6 +517,11 @@ def _distinct_in_order(values: list[str]) -> bool:
     return len(set(values)) == len(values)
 
 
+def _looks_like_ids(values: list[str]) -> bool:
+    """Line or equipment ids (LINE-A, 1라인, CNC_02, Bay3): short and without spaces."""
+    return all(len(v) <= 24 and not any(ch.isspace() for ch in v) for v in set(values))
+
+
 def _looks_like_codes(values: list[str]) -> bool:
     """Short codes of letters and digits such as P-1, DCM-02, EXT01: few distinct ones."""
     distinct = set(values)
@@ -525,8 +552,12 @@ def _unplaced(c: Columns, i: int) -> str:
         what = f"run/stop status, values {json.dumps(c.events[i], ensure_ascii=False)}"
     elif col.role_of(name, "lot"):
         what = "lot/batch id"
+    elif any(w in col.normalise(name) for w in TRY_SHOT_WORDS):
+        what = "try-shot (warm-up) marker: marked rows are test shots, to leave out of models"
     elif col.role_of(name, "sequence"):
         what = "shot/cycle/serial id"
+    elif any(w in col.normalise(name) for w in ("mold", "mould", "금형")):
+        what = "the mould (tooling that moves between machines), not the equipment"
     elif i in c.numeric:
         what = col.sensor_guess(name).note
     elif i in c.timestamp_columns():

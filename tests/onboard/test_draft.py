@@ -71,13 +71,9 @@ def constants_guessed(spec, text: str) -> set[str]:
     return skip
 
 
-# Known gap of the drafter, kept visible: the per-shot die caster's verdict file (샷번호, 판정일시, 판정)
-# is drafted as inspections now, but its KAMP-style shot table is not yet drafted as the hand-written
-# mapping reads it: the `time` column is not paired with `date` (the shot counter is taken instead),
-# several process names (molten_volume, biscuit_thickness, physical_strength, *_cycleTime) get no
-# standard tag, `low/high_section_speed` is read as rotation, and `mold_name`/`line` are taken as
-# equipment and line. Strict: the day the drafter learns it, this turns red to be removed.
-DRAFT_GAPS = {"JC-DCS-03": "the drafter does not yet read the KAMP-style per-shot table as the hand mapping does"}
+# Known gaps of the drafter, kept visible as strict xfails (company -> reason): the day the drafter
+# learns one, its test turns red to be removed here. None today.
+DRAFT_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("company", [

@@ -172,3 +172,52 @@ def test_a_verdict_file_keyed_by_shot_number_is_drafted_as_inspections(tmp_path)
                                 "result": "판정"}
     assert entry["result_values"] == {"불량": "fail", "양품": "pass"}
     assert "GUESS" in next(l for l in text.splitlines() if l.strip().startswith("characteristic:"))
+
+
+# KAMP's public die-casting columns -> the quantity the project's hand mappings read them as
+# (clients/mappings/JC-DCS-03.yaml, tests/ingest/real_exports.py); EMS_operation_time is a duration
+KAMP_PROCESS = {"molten_temp": "temperature", "facility_operation_cycleTime": "duration",
+                "production_cycletime": "duration", "low_section_speed": "velocity", "high_section_speed": "velocity",
+                "molten_volume": "mass", "cast_pressure": "pressure", "biscuit_thickness": "length",
+                "upper_mold_temp1": "temperature", "upper_mold_temp2": "temperature", "upper_mold_temp3": "temperature",
+                "lower_mold_temp1": "temperature", "lower_mold_temp2": "temperature", "lower_mold_temp3": "temperature",
+                "sleeve_temperature": "temperature", "physical_strength": "mass", "Coolant_temperature": "temperature",
+                "EMS_operation_time": "duration"}
+
+
+def test_the_public_kamp_column_set_is_drafted_whole(tmp_path):
+    """Every column of KAMP's public die-casting table, in its order: `time` paired with `date`
+    (not with the shot counter `count` beside it, whose 100, 101, ... also read as %H%M%S), every
+    process column given a tag of the right quantity (cycle times are not shot ids, section
+    speeds are linear), the line name and the mould not taken as line and equipment ids."""
+    from orchestration.onboard.columns import tag_dictionary
+
+    header = ["id", "line", "name", "mold_name", "time", "date", "count", "working", "emergency_stop",
+              "molten_temp", "facility_operation_cycleTime", "production_cycletime", "low_section_speed",
+              "high_section_speed", "molten_volume", "cast_pressure", "biscuit_thickness", "upper_mold_temp1",
+              "upper_mold_temp2", "upper_mold_temp3", "lower_mold_temp1", "lower_mold_temp2", "lower_mold_temp3",
+              "sleeve_temperature", "physical_strength", "Coolant_temperature", "EMS_operation_time",
+              "registration_time", "passorfail", "tryshot_signal", "mold_code", "heating_furnace"]
+    rows = []
+    for i in range(60):
+        clock = f"21:{14 + i // 60:02d}:{i % 60:02d}"
+        process = [731, 119, 120, 0.11, 2.2, 84, 62, 50, 206, 201, 199, 190, 185, 180, 410, 702, 32, 23]
+        rows.append([str(i), "전자교반 3라인", "TM Carrier RH", "TM Carrier RH-Semi-Solid DIE-06", clock, "2019-01-02",
+                     str(258 + i), "가동", "ON", *(str(v + (i % 3) * (0.01 if v < 3 else 1)) for v in process),
+                     f"2019-01-02 {clock}", "1" if i % 20 == 19 else "0", "", "8722", "A" if i % 2 else ""])
+    path = land(tmp_path, "kamp/casting_20190102.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    text, mapping = drafted(tmp_path, [path])
+    entry = yaml.safe_load(text)["datasets"][0]
+    assert entry["timestamp"]["columns"] == ["date", "time"] and entry["timestamp"]["format"] == "%Y-%m-%d %H:%M:%S"
+    assert entry["sequence"] == {"column": "count"}
+    quantity = {code: tag.quantity for code, tag in tag_dictionary().items()}
+    assert {name: quantity[s["tag"]] for name, s in entry["sensors"].items()} == KAMP_PROCESS
+    assert entry["line"] == {"value": "LINE-1"} and entry["equipment"] == {"value": "EQ-01"}
+    assert all("GUESS" in l for l in text.splitlines() if l.strip().startswith(("line:", "equipment:")))
+    unplaced = {l.split('"')[1] for l in text.splitlines() if "# UNPLACED" in l}
+    assert {"line", "mold_name", "mold_code", "tryshot_signal", "registration_time", "heating_furnace"} <= unplaced
+    result = parsed(mapping, path, tmp_path)
+    assert result.table.num_rows == 60 * len(KAMP_PROCESS) and not result.rejections
+    first = next(r for r in result.table.to_pylist() if r["source_tag"] == "low_section_speed")
+    assert first["value"] == 0.11 and first["sequence_id"] == "258"
+    assert first["reading_ts"].isoformat() == "2019-01-02T12:14:00+00:00"
