@@ -30,3 +30,20 @@
 {% macro latest_ingest_first() -%}
     ingested_at desc nulls last, source_file desc nulls last, source_row desc nulls last
 {%- endmacro %}
+
+{#-
+  A reading's identity in fct_sensor_readings: company, equipment, source tag, time and, within
+  that time, the mapped sequence/shot/cycle id or else the row's occurrence among its file's rows.
+  The fact stores the parts, not a digest of them (a 32-character md5 per reading would be the
+  largest column of the warehouse, and it never compresses); `reading_identity()` is the key
+  as one value (a row), `reading_identity_parts()` the same parts for a PARTITION BY.
+-#}
+{% macro reading_identity_parts(alias=none) -%}
+    {%- set p = alias ~ '.' if alias else '' -%}
+    {{ p }}company_id, coalesce({{ p }}equipment_id, ''), {{ p }}source_tag, {{ p }}reading_ts_utc,
+    coalesce('seq:' || {{ p }}sequence_id, 'occ:' || {{ p }}reading_occurrence)
+{%- endmacro %}
+
+{% macro reading_identity(alias=none) -%}
+    row({{ reading_identity_parts(alias) }})
+{%- endmacro %}

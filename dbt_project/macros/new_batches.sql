@@ -47,3 +47,30 @@
     {%- endif -%}
     {{ return(["timestamptz '" ~ bounds.rows[0][0] ~ "'", "timestamptz '" ~ bounds.rows[0][1] ~ "'"]) }}
 {% endmacro %}
+
+{#-
+  What bronze sensor readings gained since the ledger last took batches, as the build wrote it
+  before dbt ran (orchestration/warehouse/bronze_sources.py, ops.bronze_new_rows):
+  {'version': the Delta version now, 'ingested_from': a timestamptz literal - the earliest
+  `_ingested_at` of the Delta files added since, 'infinity' when none were - or none when not
+  known}. Outside a build (dbt by hand, unit tests) the table may be missing: version none,
+  no bound.
+-#}
+{% macro sensor_rows_new_since() %}
+    {%- if not execute -%}
+        {{ return({'version': none, 'ingested_from': none}) }}
+    {%- endif -%}
+    {%- set ops = adapter.get_relation(database=target.database, schema='ops', identifier='bronze_new_rows') -%}
+    {%- if ops is none -%}
+        {{ return({'version': none, 'ingested_from': none}) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select delta_version, case when isinf(ingested_from) then 'infinity' "
+        ~ "else strftime(ingested_from, '%Y-%m-%d %H:%M:%S.%f+00') end from " ~ ops.include(database=false)
+        ~ " where table_name = 'sensor_readings'") -%}
+    {%- if found.rows | length == 0 -%}
+        {{ return({'version': none, 'ingested_from': none}) }}
+    {%- endif -%}
+    {{ return({'version': found.rows[0][0],
+               'ingested_from': "timestamptz '" ~ found.rows[0][1] ~ "'" if found.rows[0][1] is not none else none}) }}
+{% endmacro %}

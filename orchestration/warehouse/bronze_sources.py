@@ -9,6 +9,7 @@ builds on a young lake too.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -69,3 +70,60 @@ def create_bronze_views(con: duckdb.DuckDBPyConnection, bronze_root: str | Path)
         # replaced every build: a view's columns are those of the Delta schema when it was made
         # (dbt's `bronze_column` looks them up here), and bronze evolves
         con.execute(f"create or replace view bronze.{name} as select * from {scan(bronze_root, name)}")
+
+
+# What bronze sensor readings gained since the batch ledger (int_sensor_reading_batches) last
+# took any: `ops.bronze_new_rows` holds the table's Delta version now and the earliest
+# `_ingested_at` of the files added since the version the ledger's newest batch was taken at. An
+# incremental build looks for untaken batches only there (a constant bound prunes Delta files by
+# their statistics), so its cost follows the new day, not the history. Written before every build;
+# a null bound means "look everywhere".
+NEW_ROWS_TABLE = "ops.bronze_new_rows"
+NOTHING_NEW = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def ingested_since(bronze_root: str | Path, name: str, taken_version: int | None) -> datetime | None:
+    """The earliest `_ingested_at` in the Delta files `name` gained after version
+    `taken_version`. The commit log decides what is new, not a clock: two ingests may commit in
+    either order, and the late commit of an early ingest is found by its files. NOTHING_NEW when no
+    file was added; None (no bound) when it is not known - no earlier load, the old version gone
+    from the log, a file without statistics, a recreated table."""
+    from orchestration.lakehouse.storage import is_remote, storage_options
+
+    if taken_version is None:
+        return None
+    options = storage_options() if is_remote(bronze_root) else None
+    location = table_location(bronze_root, name)
+    try:
+        now = DeltaTable(location, storage_options=options)
+        if now.version() == taken_version:
+            return NOTHING_NEW
+        if now.version() < taken_version:
+            return None
+        before = DeltaTable(location, version=taken_version, storage_options=options)
+        known = set(pa.table(before.get_add_actions(flatten=True)).column("path").to_pylist())
+        added = pa.table(now.get_add_actions(flatten=True)).to_pylist()
+    except (DeltaError, OSError, ValueError):
+        return None
+    new_files = [action for action in added if action["path"] not in known]
+    if not new_files:
+        return NOTHING_NEW
+    bounds = [action.get("min._ingested_at") for action in new_files]
+    if any(bound is None for bound in bounds):
+        return None
+    # Delta's statistics keep timestamps to the millisecond; a second's margin keeps the bound below
+    earliest = min(b if b.tzinfo else b.replace(tzinfo=timezone.utc) for b in bounds)
+    return earliest - timedelta(seconds=1)
+
+
+def record_new_sensor_rows(con: duckdb.DuckDBPyConnection, bronze_root: str | Path, version_now: int,
+                           taken_version: int | None) -> datetime | None:
+    """Write `ops.bronze_new_rows` for this build (in the caller's transaction); returns the bound."""
+    bound = ingested_since(bronze_root, "sensor_readings", taken_version)
+    con.execute("create schema if not exists ops")
+    con.execute(f"create table if not exists {NEW_ROWS_TABLE} "
+                "(table_name varchar, delta_version bigint, ingested_from timestamptz)")
+    con.execute(f"delete from {NEW_ROWS_TABLE}")
+    con.execute(f"insert into {NEW_ROWS_TABLE} values ('sensor_readings', ?, ?)",
+                [version_now, "infinity" if bound == NOTHING_NEW else bound])
+    return bound

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables
+from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_sensor_rows
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
 from orchestration.warehouse.environment import environment
-from orchestration.warehouse.isolation import (IsolatedBuild, build_isolated, ensure_held_table, failed_offences,
+from orchestration.warehouse.isolation import (IsolatedBuild, build_isolated, failed_offences,
                                                hold_back, read_json, release_fixed_holds)
 from orchestration.warehouse.stale_models import build_args, incremental_models, stale_incremental_models
 
@@ -78,15 +78,24 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         use_zstd(con)
         con.execute("begin")
         create_bronze_views(con, bronze_root)
-        ensure_held_table(con)
         released = release_fixed_holds(con)
         restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
+        record_new_sensor_rows(con, bronze_root, versions["sensor_readings"], ledger_version(con))
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
     finally:
         con.close()
     return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted)
+
+
+def ledger_version(con) -> int | None:
+    """The bronze sensor table's Delta version when the batch ledger last took batches (None:
+    no ledger yet, or one from before it recorded versions)."""
+    try:
+        return con.execute("select max(bronze_version) from intermediate.int_sensor_reading_batches").fetchall()[0][0]
+    except duckdb.Error:
+        return None
 
 
 def retracted_since_last_load(con) -> bool:

@@ -239,24 +239,15 @@ def release_fixed_holds(con) -> int:
     held = con.execute(f"select distinct table_name from {HELD_TABLE} where released_at is null").fetchall()
     released = 0
     for (table,) in held:
-        gone = con.execute(f"""
-            select count(*) from {HELD_TABLE} as held
+        # DuckDB answers an UPDATE with the number of rows it changed
+        released += con.execute(f"""
+            update {HELD_TABLE} as held set released_at = current_timestamp
             where held.released_at is null and held.table_name = ?
               and not exists (select 1 from bronze.{table} as b
                               where b.company_id = held.company_id
                                 and b._source_file is not distinct from held.source_file
                                 and b._source_hash is not distinct from held.source_hash
                                 and b._ingest_run_id is not distinct from held.ingest_run_id)""", [table]).fetchall()[0][0]
-        if gone:
-            con.execute(f"""
-                update {HELD_TABLE} as held set released_at = current_timestamp
-                where held.released_at is null and held.table_name = ?
-                  and not exists (select 1 from bronze.{table} as b
-                                  where b.company_id = held.company_id
-                                    and b._source_file is not distinct from held.source_file
-                                    and b._source_hash is not distinct from held.source_hash
-                                    and b._ingest_run_id is not distinct from held.ingest_run_id)""", [table])
-            released += gone
     return released
 
 

@@ -1,8 +1,9 @@
 """Incremental models whose table in the warehouse predates their current contract.
 
 An incremental build only appends rows, so a column added to such a model (say, the shift of
-each hourly aggregate) would stay null for all history. A build that finds one rebuilds the
-warehouse in full instead; afterwards incremental builds carry on as before.
+each hourly aggregate) would stay null for all history, and a column a contract dropped (the
+readings' stored md5 key) would stay on disk, null for new rows. A build that finds either
+rebuilds the warehouse in full instead; afterwards incremental builds carry on as before.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import duckdb
 
 def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> list[str]:
     """Names of incremental models whose existing table (in `con`'s current catalog) lacks a
-    column their contract declares (a model not built yet is not stale: its first build is a
-    full one anyway)."""
+    column they declare, or - under an enforced contract - has one it no longer declares (a model
+    not built yet is not stale: its first build is a full one anyway)."""
     stale = []
     for node in incremental_models(manifest_path):
         if "programme_kpis" in node.get("tags", []):
@@ -24,7 +25,9 @@ def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path
         existing = {name for (name,) in con.execute(
             "select column_name from information_schema.columns where table_catalog = current_database() "
             "and table_schema = ? and table_name = ?", [node["schema"], node["alias"]]).fetchall()}
-        if existing and set(node["columns"]) - existing:
+        declared = set(node["columns"])
+        enforced = node.get("contract", {}).get("enforced", False)
+        if existing and (declared - existing or (enforced and existing - declared)):
             stale.append(node["name"])
     return stale
 

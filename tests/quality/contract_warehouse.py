@@ -142,7 +142,7 @@ def build_contract_warehouse(path, *, defects: bool) -> Planted:
     con.register("f", fct)
     con.execute("""
         create table main.fct_sensor_readings as
-        select md5(concat_ws('|', company_id, equipment_id, source_tag, reading_ts)) as reading_key, company_id,
+        select company_id,
                'SITE-1' as site_id, line_id, equipment_id, equipment_id || ':' || source_tag as sensor_id, source_tag,
                tag as tag_code, value as value_raw, unit as unit_raw, value as value_si,
                case tag when 'TEMP' then 'degC' else 'kPa' end as si_unit, unit_status,

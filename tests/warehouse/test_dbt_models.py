@@ -235,7 +235,8 @@ def test_units_are_converted_to_si_and_days_cut_at_kst_midnight(con):
 
 
 def test_re_exports_are_never_duplicated_and_the_later_ingest_wins(con):
-    assert con.execute("select count(*) - count(distinct reading_key) from fct_sensor_readings").fetchall() == [(0,)]
+    assert con.execute("select count(*) - count(distinct row(company_id, equipment_id, source_tag, reading_ts_utc, "
+                       "sequence_id, reading_occurrence)) from fct_sensor_readings").fetchall() == [(0,)]
     # distinct (company, equipment, tag, time) in bronze: 5 of the first batch + 4 new ones
     assert con.execute("select count(*) from fct_sensor_readings").fetchall() == [(9,)]
     winner = con.execute(

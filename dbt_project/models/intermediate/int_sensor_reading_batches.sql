@@ -14,8 +14,12 @@
   Compaction or vacuum of bronze rewrites files, not batches: nothing is taken twice.
   (Depends on stg_sensor_readings so that its tests, which look at the rows not in the ledger
   yet, run before the ledger moves on.)
+  Each batch records the bronze table's Delta version the build began at (`bronze_version`): the
+  next build looks for untaken batches only in the Delta files added since the newest of them
+  (macros/new_batches.sql: sensor_rows_new_since), so its scan follows the new day, not all history.
 -#}
 -- depends_on: {{ ref('stg_sensor_readings') }}
+{%- set new_since = sensor_rows_new_since() %}
 with bronze as (
     select
         coalesce(_ingest_run_id, '') as ingest_run_id,
@@ -25,6 +29,9 @@ with bronze as (
         company_id,
         _ingested_at as ingested_at
     from {{ admitted_bronze('sensor_readings') }}
+    {%- if is_incremental() and new_since.ingested_from %}
+    where _ingested_at >= {{ new_since.ingested_from }}
+    {%- endif %}
 ),
 
 new_batches as (
@@ -61,7 +68,8 @@ final as (
         {%- else -%}
         cast(1 as bigint) as load_seq,
         {%- endif %}
-        current_timestamp as loaded_at
+        current_timestamp as loaded_at,
+        cast({{ new_since.version if new_since.version is not none else 'null' }} as bigint) as bronze_version
     from new_batches
 )
 

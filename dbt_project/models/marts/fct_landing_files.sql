@@ -3,7 +3,8 @@
   its latest ingest status and how its rows reconcile. source_rows = rows_landed + rows_rejected
   (data rows of the file, as the ingest counted them); for sensor entries readings_landed counts
   the readings bronze holds for it and readings_in_warehouse those of fct_sensor_readings that
-  came from it - fewer when a later file re-sent the same readings (they are its, then).
+  came from it - fewer when a later file re-sent the same readings (they are its, then). Both are
+  read from small per-batch and per-day counts, not from the readings themselves.
 -#}
 with log as (
     select * from {{ ref('stg_ingest_log') }}
@@ -18,16 +19,22 @@ latest as (
     ) = 1
 ),
 
+{#- the batch ledger counted each batch's readings as it took them; a version a later one
+    superseded is no longer the file's (the staging models leave its rows out) -#}
 landed_readings as (
-    select company_id, source_file, source_hash, dataset_entry, count(*) as readings
-    from {{ ref('stg_sensor_readings') }}
-    group by company_id, source_file, source_hash, dataset_entry
+    select taken.company_id, taken.source_file, taken.source_hash, taken.dataset_entry,
+           sum(taken.rows_in_bronze) as readings
+    from {{ ref('int_sensor_reading_batches') }} as taken
+    anti join ({{ superseded_versions() }}) as old
+      on old.company_id = taken.company_id and old.source_file = taken.source_file
+     and old.source_hash = taken.source_hash
+    group by all
 ),
 
 in_warehouse as (
-    select company_id, source_file, source_hash, dataset_entry, count(*) as readings
-    from {{ ref('fct_sensor_readings') }}
-    group by company_id, source_file, source_hash, dataset_entry
+    select company_id, source_file, source_hash, dataset_entry, sum(readings) as readings
+    from {{ ref('int_sensor_readings_by_file_day') }}
+    group by all
 ),
 
 final as (

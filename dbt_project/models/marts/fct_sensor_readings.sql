@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='reading_key',
+        unique_key=reading_identity(),
         on_schema_change='append_new_columns',
         post_hook=["{{ delete_superseded_readings() }}"],
         incremental_predicates=[
@@ -15,7 +15,7 @@
     fixes its reading time; the new rows wait in dbt's temp table), so it skips most of the
     table instead of probing every key. -#}
 {#-
-  One row per reading (reading_key). A reading is identified by company, equipment, source tag,
+  One row per reading (macros/expressions.sql: reading_identity). A reading is identified by company, equipment, source tag,
   time and, within that, by the sequence/shot/cycle id the mapping names (`sequence_id`) or else
   by its occurrence among the rows of its file with the same equipment, tag and time, in file
   order (`reading_occurrence`): a date-only press log or a minute-resolution tank log keeps every
@@ -55,8 +55,6 @@ with landed as (
 
 batch as (
     select
-        {{ surrogate_key(['company_id', 'equipment_id', 'source_tag', 'reading_ts_utc',
-                          "coalesce('seq:' || sequence_id, 'occ:' || reading_occurrence)"]) }} as reading_key,
         company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code,
         value_raw, unit_raw, value_si, si_unit, unit_status, reading_ts_utc, reading_ts_kst,
         reading_date_kst, sequence_id, reading_occurrence, lot_id, dataset_entry, source_file, source_row,
@@ -77,13 +75,13 @@ batch as (
                          if batch_range else "true" %}
 already_loaded as (
     select
-        t.reading_key, t.company_id, t.site_id, t.line_id, t.equipment_id, t.sensor_id, t.source_tag, t.tag_code,
+        t.company_id, t.site_id, t.line_id, t.equipment_id, t.sensor_id, t.source_tag, t.tag_code,
         t.value_raw, t.unit_raw, t.value_si, t.si_unit, t.unit_status, t.reading_ts_utc, t.reading_ts_kst,
         t.reading_date_kst, t.sequence_id, t.reading_occurrence, t.lot_id, t.dataset_entry, t.source_file,
         t.source_row, t.source_hash, t.ingested_at, t._load_seq
     from {{ this }} as t
     where {{ in_batch_range }}
-      and t.reading_key in (select reading_key from batch)
+      and {{ reading_identity('t') }} in (select {{ reading_identity() }} from batch)
 ),
 
 candidates as (
@@ -99,7 +97,6 @@ candidates as (
 
 final as (
     select
-        cast(reading_key as varchar) as reading_key,
         cast(company_id as varchar) as company_id,
         cast(site_id as varchar) as site_id,
         cast(line_id as varchar) as line_id,
@@ -126,10 +123,13 @@ final as (
         cast(_load_seq as bigint) as _load_seq
     from candidates
     qualify row_number() over (
-        partition by reading_key
+        partition by {{ reading_identity_parts() }}
         order by {{ latest_ingest_first() }},
                  _load_seq desc
     ) = 1
 )
 
+{#- sorted as analysts read it (a sensor's values over time): the files compress several times
+    better than in the order the rows were ranked in -#}
 select * from final
+order by company_id, sensor_id, reading_ts_utc
