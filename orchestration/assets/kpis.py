@@ -86,7 +86,7 @@ def data_contribution(context: dg.AssetExecutionContext, lake: LakeResource,
 )
 def programme_kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
                          warehouse: WarehouseResource):
-    yield from build_and_publish(context, dbt, lake, warehouse, ["build"])
+    yield from build_and_publish(context, dbt, lake, warehouse, ["build"], partial="programme_kpis")
 
 
 def kpi_key(model: str) -> dg.AssetKey:

@@ -76,7 +76,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, lak
 
 
 def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, lake: LakeResource,
-                      warehouse: WarehouseResource, args: list[str] | None, *, full_refresh: bool = False):
+                      warehouse: WarehouseResource, args: list[str] | None, *, full_refresh: bool = False,
+                      partial: str | None = None):
     """`dbt build` (or `args`) into the warehouse DuckLake, then publish; every materialisation
     carries the published snapshot (`warehouse_snapshot_id`). A company whose rows fail an
     error-severity test is held back (orchestration/warehouse/isolation.py) and the build is made
@@ -85,6 +86,8 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
     reaches no reader."""
     ducklake = warehouse.lake
     target = dbt_target_path(ducklake)
+    # the whole warehouse: its build may leave alone what did not change (and records its inputs)
+    whole = args is None and partial is None and set(context.selected_asset_keys) == set(context.assets_def.keys)
     attempts: list[list] = []  # the events of each attempt; only the published one's are yielded
 
     def attempt(_held):
@@ -101,7 +104,8 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
                                     "rebuilding in full")
             if plan.retracted_since_last_build:
                 context.log.info("a landing file was retracted since the last build: the facts are rebuilt in full")
-            build = build_args(plan.stale_models, full_refresh=full_refresh or plan.retracted_since_last_build)
+            build = build_args(plan.stale_models, full_refresh=full_refresh or plan.retracted_since_last_build,
+                               changed=plan.changed if whole else None)
         events: list = []
         attempts.append(events)
         try:
@@ -111,7 +115,7 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
         except Exception as failure:
             failure.offences = offences_of_failed_build(ducklake, target)
             raise
-        return publish_build(ducklake, plan, build)
+        return publish_build(ducklake, plan, build, whole=whole, partial=partial)
 
     with ducklake.writer_lock():
         try:

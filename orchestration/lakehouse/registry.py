@@ -262,6 +262,25 @@ def land_registry(companies: list[Company], bronze: BronzeLake | Path) -> dict[s
     Delta's history keeps every earlier version."""
     bronze = bronze if isinstance(bronze, BronzeLake) else BronzeLake(bronze)
     tables = registry_tables(companies)
+    # An unchanged registry is not written again: a new Delta version tells the warehouse to
+    # rebuild everything built from it (orchestration/warehouse/changed_inputs.py). A changed one is
+    # written whole, every table with the same registry_loaded_at (the staging models pair on it).
+    if all(_same_registry_rows(bronze, name, table) for name, table in tables.items()):
+        return tables
     for name, table in tables.items():
         bronze.replace(name, table)
     return tables
+
+
+def _same_registry_rows(bronze: BronzeLake, name: str, table: pa.Table) -> bool:
+    """Whether the bronze table holds exactly these rows, whenever they were loaded."""
+    current = bronze.open(name)
+    if current is None:
+        return False
+    held = current.to_pyarrow_dataset().to_table()
+    if held.schema.remove_metadata() != table.schema.remove_metadata():
+        return False
+
+    def rows(t: pa.Table) -> list:
+        return sorted(repr(sorted(r.items())) for r in t.drop_columns(["registry_loaded_at"]).to_pylist())
+    return rows(held) == rows(table)

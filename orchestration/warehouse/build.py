@@ -23,6 +23,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_sensor_rows
+from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, inputs_now,
+                                                    last_published_inputs, recorded, selection_since)
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
@@ -44,6 +46,10 @@ class BuildPlan:
     restored_after_failure: list[str] = field(default_factory=list)
     holds_released: int = 0  # held batches that left bronze since the last build (fixed and re-ingested)
     retracted_since_last_build: bool = False  # a landing file was retracted: the facts are rebuilt in full
+    inputs: BuildInputs | None = None  # what this build reads (recorded with its publication)
+    # dbt --select for what changed since the last published build of the whole warehouse
+    # (orchestration/warehouse/changed_inputs.py); None: build everything
+    changed: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,12 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
+        inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions)
+        changed = selection_since(warehouse_dbt_project.manifest_path, last_published_inputs(con), inputs)
     finally:
         con.close()
-    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted)
+    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted,
+                     inputs, changed)
 
 
 def ledger_version(con) -> int | None:
@@ -144,10 +153,16 @@ def restore_failed_build(con, manifest_path: Path) -> list[str]:
     return restored
 
 
-def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str]) -> int:
+def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str], *, whole: bool,
+                  partial: str | None = None) -> int:
+    """Publish what dbt committed. A build of the whole warehouse (everything, or what changed since
+    the last such build) records its inputs, so the next one can leave the rest alone; `partial`
+    names a build of part of the project (e.g. "programme_kpis")."""
     con = warehouse.connect_writer()
     try:
-        return warehouse.publish(con, "dbt build", {"dbt_args": dbt_args, "bronze_versions": plan.bronze_versions})
+        return warehouse.publish(con, WAREHOUSE_WRITER, {
+            "dbt_args": dbt_args, "bronze_versions": plan.bronze_versions,
+            "inputs": recorded(plan.inputs) if whole else None, "partial": partial})
     finally:
         con.close()
 
@@ -166,15 +181,15 @@ def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
 
     def attempt(_held) -> BuildResult:
         plan = prepare_build(warehouse, bronze_root)
-        args = dbt_args if dbt_args is not None else build_args(plan.stale_models,
-                                                                full_refresh=plan.retracted_since_last_build)
+        args = dbt_args if dbt_args is not None else build_args(
+            plan.stale_models, full_refresh=plan.retracted_since_last_build, changed=plan.changed)
         try:
             with environment(**plan.env):
                 results = run_dbt(args, target_path=target)
         except WarehouseBuildFailed as failure:
             failure.offences = offences_of_failed_build(warehouse, target)
             raise
-        return BuildResult(publish_build(warehouse, plan, args), plan, args, results)
+        return BuildResult(publish_build(warehouse, plan, args, whole=dbt_args is None), plan, args, results)
 
     with warehouse.writer_lock():
         return build_isolated(attempt, lambda error: getattr(error, "offences", []),

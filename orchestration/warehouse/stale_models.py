@@ -38,5 +38,12 @@ def incremental_models(manifest_path: Path) -> list[dict]:
             if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
 
 
-def build_args(stale: list[str], *, full_refresh: bool = False) -> list[str]:
-    return ["build", "--full-refresh"] if full_refresh or stale else ["build"]
+def build_args(stale: list[str], *, full_refresh: bool = False, changed: list[str] | None = None) -> list[str]:
+    """The dbt command of a warehouse build: in full when a model is stale or asked for; else what
+    changed since the last published build (`changed`, orchestration/warehouse/changed_inputs.py),
+    without what the default selector `warehouse` leaves out; else everything."""
+    if full_refresh or stale:
+        return ["build", "--full-refresh"]
+    if changed:
+        return ["build", "--select", *changed, "--exclude", "tag:programme_kpis", "resource_type:unit_test"]
+    return ["build"]

@@ -212,3 +212,47 @@ def test_ingests_committed_in_the_opposite_order_of_their_clocks_are_both_taken(
     full = Warehouse.in_folder(lake / "full")
     build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
     assert_same_marts(warehouse, full)
+
+
+def test_a_day_of_content_rebuilds_what_it_feeds_and_a_registry_change_what_the_registry_feeds(history, tmp_path):
+    """Each dbt node costs a DuckLake transaction, so a daily build leaves alone what did not
+    change: the registry (not written again when unchanged), the seeds and the dimensions built
+    from them. A changed registry entry reaches its dimension at the next build, and either way
+    the warehouse equals a full rebuild."""
+    from deltalake import DeltaTable
+
+    lake = tmp_path / "lake"
+    shutil.copytree(history, lake)
+    clients = tmp_path / "clients"
+    shutil.copytree(CLIENTS, clients)
+    warehouse = Warehouse.in_folder(lake / "warehouse")
+    registry_version = DeltaTable(str(lake / "bronze" / "companies")).version()
+
+    generate_sample(lake / "landing", seed=21, start=START + timedelta(days=3), days=1, sampling_seconds=600,
+                    companies=COMPANIES)
+    ingest_landing(lake / "landing", clients, lake / "bronze", lake / "quarantine", companies=COMPANIES)
+    assert DeltaTable(str(lake / "bronze" / "companies")).version() == registry_version
+    day = build_warehouse(warehouse, lake / "bronze")
+    built = {r.node.unique_id.split(".")[-1] for r in day.results}
+    assert "--select" in day.dbt_args and "source:bronze.sensor_readings+" in day.dbt_args
+    assert "source:bronze.companies+" not in day.dbt_args
+    assert {"fct_sensor_readings", "int_sensor_reading_batches", "mart_company_data_freshness"} <= built
+    assert not {"tag_dictionary", "unit_conversions", "dim_company", "dim_tag", "stg_companies"} & built
+
+    registry = yaml.safe_load((clients / "registry.yaml").read_text(encoding="utf-8"))
+    renamed = next(c for c in registry["companies"] if c["company_id"] == COMPANIES[0])
+    renamed["name_ko"] = renamed["name_ko"] + " (상호 변경)"
+    (clients / "registry.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True, sort_keys=False),
+                                           encoding="utf-8")
+    ingest_landing(lake / "landing", clients, lake / "bronze", lake / "quarantine", companies=COMPANIES)
+    assert DeltaTable(str(lake / "bronze" / "companies")).version() > registry_version
+    again = build_warehouse(warehouse, lake / "bronze")
+    assert "source:bronze.companies+" in again.dbt_args
+    con = warehouse.connect_read_only()
+    name = con.execute("select name_ko from dim_company where company_id = ?", [COMPANIES[0]]).fetchall()[0][0]
+    con.close()
+    assert name == renamed["name_ko"]
+
+    full = Warehouse.in_folder(lake / "full")
+    build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
+    assert_same_marts(warehouse, full)

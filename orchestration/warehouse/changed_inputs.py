@@ -1,0 +1,114 @@
+"""What a normal warehouse build has to rebuild: the models and tests downstream of the inputs that
+changed since the last published build of the whole warehouse.
+
+A model's table can only differ from the one already published when something it reads changed:
+a bronze Delta table (its version), the project (models, macros, seeds, tests, settings), the
+holds of warehouse isolation (they decide which bronze batches every content model admits), or
+the clock (a model that reads now()). Everything else is left as it is - on a day when only the
+clients' content arrived, the registry, the reference seeds and the dimensions built from them
+are not rebuilt or retested. Each node of a dbt build on the DuckLake costs a catalog
+transaction, so this is a third of a daily build's fixed cost.
+
+The inputs of a build are recorded with its publication (`meta.publications`); a build that was
+not of the whole warehouse (a subset, a KPI build) records none, and the build after it falls
+back to building everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.warehouse.isolation import HELD_TABLE
+
+# What dbt reads from the project folder (its target and logs are outputs)
+PROJECT_INPUTS = ("models", "macros", "seeds", "tests", "snapshots", "analyses", "dbt_project.yml",
+                  "selectors.yml", "profiles.yml", "packages.yml")
+# A model whose SQL reads the clock is rebuilt every time
+CLOCK_WORDS = ("now()", "current_date", "current_timestamp", "get_current_timestamp", "kpi_as_of_date")
+WAREHOUSE_WRITER = "dbt build"
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    bronze_versions: dict[str, int]
+    project: str  # digest of the dbt project's files
+    holds: str  # digest of the isolation holds
+
+
+def project_digest(project_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for entry in PROJECT_INPUTS:
+        path = project_dir / entry
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path] if path.exists() else []
+        for file in files:
+            digest.update(file.relative_to(project_dir).as_posix().encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def holds_digest(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        rows = con.execute(f"select company_id, table_name, source_file, source_hash, ingest_run_id, released_at "
+                           f"from {HELD_TABLE} order by all").fetchall()
+    except duckdb.Error:
+        rows = []
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def inputs_now(con: duckdb.DuckDBPyConnection, project_dir: Path, bronze_versions: dict[str, int]) -> BuildInputs:
+    return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con))
+
+
+def last_published_inputs(con: duckdb.DuckDBPyConnection) -> BuildInputs | None:
+    """The inputs of the newest published build of the whole warehouse (None: there is none, or a
+    partial build came after it)."""
+    try:
+        rows = con.execute("select details from meta.publications where writer = ? order by published_at desc",
+                           [WAREHOUSE_WRITER]).fetchall()
+    except duckdb.Error:
+        return None
+    for (details,) in rows:
+        recorded = json.loads(details or "{}")
+        if "dbt_args" not in recorded:
+            continue
+        inputs = recorded.get("inputs")
+        if inputs is None:
+            # a KPI build leaves the warehouse models as they were; any other partial build does not
+            if recorded.get("partial") == "programme_kpis":
+                continue
+            return None
+        return BuildInputs(**inputs)
+    return None
+
+
+def selection_since(manifest_path: Path, before: BuildInputs | None, now: BuildInputs) -> list[str] | None:
+    """dbt `--select` arguments for the nodes downstream of what changed between `before` and
+    `now`; None when everything must be built (no earlier complete build, the project or the
+    holds changed)."""
+    if before is None or before.project != now.project or before.holds != now.holds:
+        return None
+    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    selectors = []
+    for source in manifest["sources"].values():
+        name = source["name"]
+        if source["source_name"] != "bronze" or before.bronze_versions.get(name) != now.bronze_versions.get(name):
+            selectors.append(f"source:{source['source_name']}.{name}+")  # tables outside bronze carry no version
+    for node in manifest["nodes"].values():
+        if node["resource_type"] == "model" and reads_the_clock(node):
+            selectors.append(f"{node['name']}+")
+    return sorted(set(selectors)) or None
+
+
+def reads_the_clock(node: dict) -> bool:
+    code = (node.get("raw_code") or "").lower()
+    macros = " ".join(node.get("depends_on", {}).get("macros", []))
+    return any(word in code or word.rstrip("()") in macros for word in CLOCK_WORDS)
+
+
+def recorded(inputs: BuildInputs | None) -> dict:
+    return asdict(inputs) if inputs is not None else {}
