@@ -7,6 +7,8 @@ connection holding the marts they read (`build_feature_tables`): one definition,
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import duckdb
 import jinja2
 import numpy as np
@@ -16,30 +18,43 @@ from orchestration.ml.catalog import PER_SENSOR_MODEL, features_of
 from orchestration.settings import DBT_PROJECT_DIR
 
 FEATURE_DIR = DBT_PROJECT_DIR / "models" / "features"
+INPUT_DIR = DBT_PROJECT_DIR / "models" / "intermediate"
 # In build order (each reads only marts and the models before it).
-FEATURE_MODELS = ("production_units", "unit_sensor_window_features", "unit_equipment_state", "unit_history_features",
+FEATURE_MODELS = ("production_units", "unit_window_versions", "unit_sensor_window_features", "unit_equipment_state", "unit_history_features",
                   "equipment_hourly_features")
+# Intermediate models the feature models read, built before them (schema intermediate).
+FEATURE_INPUTS = ("int_sensor_shots",)
 UNIT_COLUMNS = ["unit_key", "company_id", "unit_kind", "line_id", "equipment_id", "unit_id", "product_code",
                 "start_ts_utc", "end_ts_utc", "label_ts_utc", "is_defect"]
 
 
 def render_feature_model(name: str) -> str:
-    """The model's SQL with `ref('x')` resolved: feature models to `features.x`, marts to `main.x`."""
+    """The model's SQL as a full build renders it, with `ref('x')` resolved: feature models to
+    `features.x`, their intermediate inputs to `intermediate.x`, marts to `main.x`."""
     def ref(model: str) -> str:
-        return f"features.{model}" if model in FEATURE_MODELS else f"main.{model}"
+        if model in FEATURE_MODELS:
+            return f"features.{model}"
+        return f"intermediate.{model}" if model in FEATURE_INPUTS else f"main.{model}"
 
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    # the project's expression macros (surrogate_key: a shot's unit_key is the lot_key of its labels)
-    macros = (DBT_PROJECT_DIR / "macros" / "expressions.sql").read_text(encoding="utf-8")
-    sql = (FEATURE_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    return environment.from_string(macros + sql).render(ref=ref).strip()
+    # the project's macros the models call (surrogate_key: a shot's unit_key is the lot_key of its
+    # labels; readings_in_unit_windows)
+    macros = "".join((DBT_PROJECT_DIR / "macros" / name).read_text(encoding="utf-8")
+                     for name in ("expressions.sql", "unit_windows.sql"))
+    folder = INPUT_DIR if name in FEATURE_INPUTS else FEATURE_DIR
+    sql = (folder / f"{name}.sql").read_text(encoding="utf-8")
+    return environment.from_string(macros + sql).render(
+        ref=ref, config=lambda **_: "", is_incremental=lambda: False, execute=False,
+        run_started_at=datetime.now(timezone.utc)).strip()
 
 
 def build_feature_tables(con: duckdb.DuckDBPyConnection, models: tuple[str, ...] = FEATURE_MODELS) -> None:
-    """Build the feature models on `con` (which holds the marts in `main`), as dbt would."""
-    con.execute("create schema if not exists features").fetchall()
-    for name in models:
-        con.execute(f"create or replace table features.{name} as {render_feature_model(name)}").fetchall()
+    """Build the feature models on `con` (which holds the marts in `main`) as a full dbt build
+    would, their intermediate inputs first."""
+    for schema, names in (("intermediate", FEATURE_INPUTS), ("features", models)):
+        con.execute(f"create schema if not exists {schema}").fetchall()
+        for name in names:
+            con.execute(f"create or replace table {schema}.{name} as {render_feature_model(name)}").fetchall()
 
 
 def unit_frame(con: duckdb.DuckDBPyConnection, company_id: str) -> pd.DataFrame:

@@ -198,3 +198,5 @@ def load_marts(con: duckdb.DuckDBPyConnection, *samples: UnitSample) -> None:
                avg(value_si) as avg_value_si, stddev_samp(value_si) as stddev_value_si
         from main.fct_sensor_readings group by all
     """)
+    for table in ("fct_sensor_readings", "fct_sensor_readings_hourly"):  # one warehouse load holds them all
+        con.execute(f"alter table main.{table} add column _load_seq bigint default 1")

@@ -31,15 +31,12 @@ inspections as (
 ),
 
 shot_readings as (
-    select company_id, sequence_id,
-           any_value(line_id) as line_id,
-           -- a shot id names one shot of the company; it is on an equipment when all its values are
-           case when count(distinct equipment_id) = 1 then any_value(equipment_id) end as equipment_id,
-           min(reading_ts_utc) as first_reading_ts_utc,
-           max(reading_ts_utc) as last_reading_ts_utc
-    from {{ ref('fct_sensor_readings') }}
-    where sequence_id is not null and reading_ts_utc is not null
-    group by company_id, sequence_id
+    -- a shot id names one shot of the company; it is on an equipment when all its values are
+    select company_id, sequence_id, line_id,
+           case when min_equipment_id = max_equipment_id then min_equipment_id end as equipment_id,
+           first_reading_ts_utc,
+           last_reading_ts_utc
+    from {{ ref('int_sensor_shots') }}
 ),
 
 per_shot_companies as (

@@ -3,6 +3,11 @@
   its line's equipment when the unit names none). An event's state lasts until the equipment's
   next event, cut at the unit's end, so an event at or after the end changes nothing; the state
   in force when the unit started counts from the start.
+  Computed from running totals per equipment (events so far, seconds in each state so far) read
+  at the window's start and end by as-of joins: the cost grows with units plus events, never with
+  their product (a shot id a client reuses every day has a window of weeks). Of events at the
+  same instant only the last one's state lasts; all of them count as events. Seconds are summed
+  in whole microseconds, so the totals do not depend on the order they are added in.
 -#}
 with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
@@ -19,29 +24,112 @@ events as (
     where equipment_id is not null and event_ts_utc is not null
 ),
 
-overlapping as (
-    select
-        u.unit_key, e.event_type, e.event_ts_utc,
-        u.start_ts_utc <= e.event_ts_utc as inside,
-        epoch(least(coalesce(e.next_event_ts_utc, u.end_ts_utc), u.end_ts_utc))
-            - epoch(greatest(e.event_ts_utc, u.start_ts_utc)) as state_s
+unit_equipment as (
+    -- a unit on its equipment reads every event of it (scope '': any line); a unit naming
+    -- none reads its line's events on each equipment that has some
+    select unit_key, company_id, '' as scope_line_id, equipment_id, start_ts_utc, end_ts_utc
+    from units
+    where equipment_id is not null
+    union all
+    select u.unit_key, u.company_id, u.line_id as scope_line_id, l.equipment_id, u.start_ts_utc, u.end_ts_utc
     from units as u
-    join events as e
-      on e.company_id = u.company_id
-     and (e.equipment_id = u.equipment_id or (u.equipment_id is null and e.line_id = u.line_id))
-     and e.event_ts_utc < u.end_ts_utc
-     and (e.next_event_ts_utc is null or e.next_event_ts_utc > u.start_ts_utc)
+    join (select distinct company_id, line_id, equipment_id from events where line_id is not null) as l
+      on l.company_id = u.company_id and l.line_id = u.line_id
+    where u.equipment_id is null
+),
+
+scoped_events as (
+    -- the events once for units on the equipment, once more for units on its line
+    select *, '' as scope_line_id from events
+    union all
+    select *, line_id as scope_line_id from events
+    where line_id is not null
+      and (company_id, line_id) in (select company_id, line_id from units where equipment_id is null)
+),
+
+event_counts as (
+    -- events so far at each instant (ties counted together, so an as-of match never splits them)
+    select company_id, equipment_id, scope_line_id, event_ts_utc,
+           sum(count(*) filter (where event_type = 'stop')) over running as stops_so_far,
+           sum(count(*) filter (where event_type = 'alarm')) over running as alarms_so_far
+    from scoped_events
+    group by company_id, equipment_id, scope_line_id, event_ts_utc
+    window running as (partition by company_id, equipment_id, scope_line_id order by event_ts_utc
+                       rows unbounded preceding)
+),
+
+states as (
+    -- the last event of each instant starts a state that lasts until the equipment's next event;
+    -- the seconds in each state before it
+    select company_id, equipment_id, scope_line_id, event_type, event_ts_utc, next_event_ts_utc,
+           coalesce(sum(case when event_type = 'stop' then duration_us end) over before, 0) as stop_us_before,
+           coalesce(sum(case when event_type = 'alarm' then duration_us end) over before, 0) as alarm_us_before
+    from (
+        select *, epoch_us(next_event_ts_utc) - epoch_us(event_ts_utc) as duration_us
+        from scoped_events
+        where next_event_ts_utc is null or next_event_ts_utc > event_ts_utc
+    ) as lasting
+    window before as (partition by company_id, equipment_id, scope_line_id order by event_ts_utc
+                      rows between unbounded preceding and 1 preceding)
+),
+
+{% for edge in ('start', 'end') %}
+{#- on a line's scope a later event of another line may have ended the state before the edge -#}
+{%- set until_edge = "epoch_us(least(u." ~ edge ~ "_ts_utc, coalesce(s.next_event_ts_utc, u." ~ edge ~ "_ts_utc)))"
+                     ~ " - epoch_us(s.event_ts_utc)" %}
+at_{{ edge }} as (
+    -- the state in force at the window's {{ edge }}, and the time spent in each state up to it
+    select u.unit_key, u.equipment_id,
+           s.event_type = 'stop' and s.event_ts_utc = u.{{ edge }}_ts_utc as stop_starts_at,
+           s.event_type = 'alarm' and s.event_ts_utc = u.{{ edge }}_ts_utc as alarm_starts_at,
+           coalesce(s.stop_us_before, 0) + case when s.event_type = 'stop'
+               then {{ until_edge }} else 0 end as stop_us,
+           coalesce(s.alarm_us_before, 0) + case when s.event_type = 'alarm'
+               then {{ until_edge }} else 0 end as alarm_us
+    from unit_equipment as u
+    asof left join states as s
+      on s.company_id = u.company_id and s.equipment_id = u.equipment_id
+     and s.scope_line_id = u.scope_line_id
+     and u.{{ edge }}_ts_utc >= s.event_ts_utc
+),
+
+{% endfor %}
+{% for edge, inclusive in (('start', true), ('end', false)) %}
+counts_at_{{ edge }} as (
+    -- events at or before the start; strictly before the end
+    select u.unit_key, u.equipment_id, coalesce(c.stops_so_far, 0) as stops, coalesce(c.alarms_so_far, 0) as alarms
+    from unit_equipment as u
+    asof left join event_counts as c
+      on c.company_id = u.company_id and c.equipment_id = u.equipment_id
+     and c.scope_line_id = u.scope_line_id
+     and u.{{ edge }}_ts_utc {{ '>=' if inclusive else '>' }} c.event_ts_utc
+),
+
+{% endfor %}
+per_equipment as (
+    -- events inside [start, end): those after the start and before the end, and the state that
+    -- begins exactly at the start
+    select
+        s.unit_key,
+        ce.stops - cs.stops + case when s.stop_starts_at then 1 else 0 end as stop_events,
+        ce.alarms - cs.alarms + case when s.alarm_starts_at then 1 else 0 end as alarm_events,
+        e.stop_us - s.stop_us as stop_us,
+        e.alarm_us - s.alarm_us as alarm_us
+    from at_start as s
+    join at_end as e using (unit_key, equipment_id)
+    join counts_at_start as cs using (unit_key, equipment_id)
+    join counts_at_end as ce using (unit_key, equipment_id)
 ),
 
 final as (
     select
         u.unit_key,
-        count(o.unit_key) filter (where o.inside and o.event_type = 'stop') as stop_events,
-        count(o.unit_key) filter (where o.inside and o.event_type = 'alarm') as alarm_events,
-        coalesce(sum(greatest(o.state_s, 0)) filter (where o.event_type = 'stop'), 0) as stop_s,
-        coalesce(sum(greatest(o.state_s, 0)) filter (where o.event_type = 'alarm'), 0) as alarm_s
+        cast(coalesce(sum(p.stop_events), 0) as bigint) as stop_events,
+        cast(coalesce(sum(p.alarm_events), 0) as bigint) as alarm_events,
+        coalesce(sum(p.stop_us), 0) / 1e6 as stop_s,
+        coalesce(sum(p.alarm_us), 0) / 1e6 as alarm_s
     from units as u
-    left join overlapping as o using (unit_key)
+    left join per_equipment as p using (unit_key)
     group by u.unit_key
 )
 

@@ -67,19 +67,22 @@ events as (
     where event_ts_utc is not null and event_type in ('stop', 'alarm')
 ),
 
-last_events as (
-    select
-        u.unit_key,
-        max(e.event_ts_utc) filter (where e.event_type = 'alarm') as last_alarm_ts_utc,
-        max(e.event_ts_utc) filter (where e.event_type = 'stop') as last_stop_ts_utc
-    from units as u
-    join events as e
-      on e.company_id = u.company_id
-     and (e.equipment_id = u.equipment_id or (u.equipment_id is null and e.line_id = u.line_id))
-     and e.event_ts_utc < u.end_ts_utc
-    group by u.unit_key
+{% for kind in ('alarm', 'stop') %}
+last_{{ kind }} as (
+    -- the latest {{ kind }} before the end on the unit's equipment, or on its line when it names none
+    -- (as-of joins: one probe per unit, however long the history)
+    select u.unit_key, e.event_ts_utc as last_{{ kind }}_ts_utc
+    from (select * from units where equipment_id is not null) as u
+    asof join (select * from events where event_type = '{{ kind }}') as e
+      on e.company_id = u.company_id and e.equipment_id = u.equipment_id and u.end_ts_utc > e.event_ts_utc
+    union all
+    select u.unit_key, e.event_ts_utc as last_{{ kind }}_ts_utc
+    from (select * from units where equipment_id is null) as u
+    asof join (select * from events where event_type = '{{ kind }}') as e
+      on e.company_id = u.company_id and e.line_id = u.line_id and u.end_ts_utc > e.event_ts_utc
 ),
 
+{% endfor %}
 final as (
     select
         u.unit_key,
@@ -91,13 +94,14 @@ final as (
             / nullif(coalesce(n.cum_labelled, 0) - coalesce(w30.cum_labelled, 0), 0) as line_defect_rate_30d,
         n.defective / nullif(n.labelled, 0) as previous_unit_defect,
         n.recent_defective / nullif(n.recent_labelled, 0) as previous_5_defect_rate,
-        epoch(u.end_ts_utc) - epoch(le.last_alarm_ts_utc) as seconds_since_alarm,
-        epoch(u.end_ts_utc) - epoch(le.last_stop_ts_utc) as seconds_since_stop
+        epoch(u.end_ts_utc) - epoch(la.last_alarm_ts_utc) as seconds_since_alarm,
+        epoch(u.end_ts_utc) - epoch(ls.last_stop_ts_utc) as seconds_since_stop
     from units as u
     left join as_of_end as n using (unit_key)
     left join as_of_7d as w7 using (unit_key)
     left join as_of_30d as w30 using (unit_key)
-    left join last_events as le using (unit_key)
+    left join last_alarm as la using (unit_key)
+    left join last_stop as ls using (unit_key)
 )
 
 select * from final
