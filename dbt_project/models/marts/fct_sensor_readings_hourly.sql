@@ -58,6 +58,7 @@ aggregated as (
         max(value_si) as max_value_si,
         avg(value_si order by value_si) as avg_value_si,
         stddev_samp(value_si order by value_si) as stddev_value_si,
+        max(reading_ts_utc) as last_reading_ts_utc,
         max(_load_seq) as _load_seq
     from selected
     group by company_id, sensor_id, hour_utc
@@ -90,8 +91,11 @@ final as (
         cast(max_value_si as double) as max_value_si,
         cast(avg_value_si as double) as avg_value_si,
         cast(stddev_value_si as double) as stddev_value_si,
+        cast(last_reading_ts_utc as timestamptz) as last_reading_ts_utc,
         cast(_load_seq as bigint) as _load_seq
     from shifted
 )
 
+{#- a sensor's hours in order: the files compress, and a sensor's week is a few row groups -#}
 select * from final
+order by company_id, sensor_id, hour_utc

@@ -13,8 +13,11 @@ datasets as (
 ),
 
 facts as (
-    select company_id, 'sensor_readings' as dataset, count(*) as rows, max(reading_ts_kst) as last_event_kst
-    from {{ ref('fct_sensor_readings') }} group by company_id
+    -- the hourly aggregates count every reading and keep each hour's last one: an analyst's
+    -- freshness query reads thousands of rows, not every reading ever landed
+    select company_id, 'sensor_readings' as dataset, cast(sum(readings) as bigint) as rows,
+           max({{ to_kst('last_reading_ts_utc') }}) as last_event_kst
+    from {{ ref('fct_sensor_readings_hourly') }} group by company_id
     union all
     select company_id, 'production_lots', count(*), max(coalesce(end_ts_kst, start_ts_kst))
     from {{ ref('fct_production_lots') }} group by company_id
