@@ -320,7 +320,7 @@ def _distribution_chart(con, company_id: str) -> go.Figure:
     sample = con.execute(
         """
         select tag_code || ' (' || coalesce(si_unit, '?') || ')' as tag, equipment_id || ':' || source_tag as sensor, value_si
-        from (select *, row_number() over (partition by equipment_id, source_tag order by hash(reading_ts_utc, sequence_id, reading_occurrence)) as k
+        from (select *, row_number() over (partition by equipment_id, source_tag order by hash(reading_ts_utc, source_file, source_row)) as k
               from main.fct_sensor_readings where company_id = ? and value_si is not null)
         where k <= 2000
         """, [company_id]).df()
