@@ -153,7 +153,7 @@ def restore_failed_build(con, manifest_path: Path) -> list[str]:
     return restored
 
 
-def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str], *, whole: bool,
+def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str], *, whole: bool = False,
                   partial: str | None = None) -> int:
     """Publish what dbt committed. A build of the whole warehouse (everything, or what changed since
     the last such build) records its inputs, so the next one can leave the rest alone; `partial`
