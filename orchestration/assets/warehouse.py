@@ -105,7 +105,7 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
             if plan.retracted_since_last_build:
                 context.log.info("a landing file was retracted since the last build: the facts are rebuilt in full")
             build = build_args(plan.stale_models, full_refresh=full_refresh or plan.retracted_since_last_build,
-                               changed=plan.changed if whole else None)
+                               unchanged=plan.unchanged if whole else None)
         events: list = []
         attempts.append(events)
         try:

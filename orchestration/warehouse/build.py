@@ -24,7 +24,7 @@ import duckdb
 
 from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_sensor_rows
 from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, inputs_now,
-                                                    last_published_inputs, recorded, selection_since)
+                                                    last_published_inputs, recorded, unchanged_since)
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
@@ -47,9 +47,9 @@ class BuildPlan:
     holds_released: int = 0  # held batches that left bronze since the last build (fixed and re-ingested)
     retracted_since_last_build: bool = False  # a landing file was retracted: the facts are rebuilt in full
     inputs: BuildInputs | None = None  # what this build reads (recorded with its publication)
-    # dbt --select for what changed since the last published build of the whole warehouse
-    # (orchestration/warehouse/changed_inputs.py); None: build everything
-    changed: list[str] | None = None
+    # the nodes nothing changed for since the last published build of the whole warehouse
+    # (orchestration/warehouse/changed_inputs.py), left out of the build; None: build everything
+    unchanged: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,11 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
         inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions)
-        changed = selection_since(warehouse_dbt_project.manifest_path, last_published_inputs(con), inputs)
+        unchanged = unchanged_since(warehouse_dbt_project.manifest_path, last_published_inputs(con), inputs)
     finally:
         con.close()
     return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted,
-                     inputs, changed)
+                     inputs, unchanged)
 
 
 def ledger_version(con) -> int | None:
@@ -182,7 +182,7 @@ def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
     def attempt(_held) -> BuildResult:
         plan = prepare_build(warehouse, bronze_root)
         args = dbt_args if dbt_args is not None else build_args(
-            plan.stale_models, full_refresh=plan.retracted_since_last_build, changed=plan.changed)
+            plan.stale_models, full_refresh=plan.retracted_since_last_build, unchanged=plan.unchanged)
         try:
             with environment(**plan.env):
                 results = run_dbt(args, target_path=target)

@@ -86,22 +86,29 @@ def last_published_inputs(con: duckdb.DuckDBPyConnection) -> BuildInputs | None:
     return None
 
 
-def selection_since(manifest_path: Path, before: BuildInputs | None, now: BuildInputs) -> list[str] | None:
-    """dbt `--select` arguments for the nodes downstream of what changed between `before` and
-    `now`; None when everything must be built (no earlier complete build, the project or the
-    holds changed)."""
+def unchanged_since(manifest_path: Path, before: BuildInputs | None, now: BuildInputs) -> list[str] | None:
+    """Names of the warehouse's nodes (seeds, models, tests) nothing they read changed between
+    `before` and `now` - for dbt's `--exclude`, which also combines with the selection Dagster
+    adds for an asset job; None when everything must be built (no earlier complete build, the
+    project or the holds changed)."""
     if before is None or before.project != now.project or before.holds != now.holds:
         return None
     manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-    selectors = []
-    for source in manifest["sources"].values():
-        name = source["name"]
-        if source["source_name"] != "bronze" or before.bronze_versions.get(name) != now.bronze_versions.get(name):
-            selectors.append(f"source:{source['source_name']}.{name}+")  # tables outside bronze carry no version
-    for node in manifest["nodes"].values():
-        if node["resource_type"] == "model" and reads_the_clock(node):
-            selectors.append(f"{node['name']}+")
-    return sorted(set(selectors)) or None
+    changed = [key for key, source in manifest["sources"].items()
+               # tables outside bronze (quality, AI) carry no version here: taken as changed
+               if source["source_name"] != "bronze"
+               or before.bronze_versions.get(source["name"]) != now.bronze_versions.get(source["name"])]
+    changed += [key for key, node in manifest["nodes"].items()
+                if node["resource_type"] == "model" and reads_the_clock(node)]
+    affected, stack = set(changed), list(changed)
+    while stack:
+        for child in manifest["child_map"].get(stack.pop(), []):
+            if child not in affected:
+                affected.add(child)
+                stack.append(child)
+    return sorted(node["name"] for key, node in manifest["nodes"].items()
+                  if node["resource_type"] in ("model", "seed", "test", "snapshot") and key not in affected
+                  and "programme_kpis" not in node.get("tags", []))
 
 
 def reads_the_clock(node: dict) -> bool:

@@ -38,12 +38,14 @@ def incremental_models(manifest_path: Path) -> list[dict]:
             if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
 
 
-def build_args(stale: list[str], *, full_refresh: bool = False, changed: list[str] | None = None) -> list[str]:
-    """The dbt command of a warehouse build: in full when a model is stale or asked for; else what
-    changed since the last published build (`changed`, orchestration/warehouse/changed_inputs.py),
-    without what the default selector `warehouse` leaves out; else everything."""
+def build_args(stale: list[str], *, full_refresh: bool = False, unchanged: list[str] | None = None) -> list[str]:
+    """The dbt command of a warehouse build: in full when a model is stale or asked for; else
+    everything but what nothing changed for since the last published build (`unchanged`,
+    orchestration/warehouse/changed_inputs.py) and what the default selector `warehouse` leaves
+    out (an `--exclude` turns the default selector off); else everything. One value per flag:
+    dagster-dbt takes one value after --exclude and adds its own selection."""
     if full_refresh or stale:
         return ["build", "--full-refresh"]
-    if changed:
-        return ["build", "--select", *changed, "--exclude", "tag:programme_kpis", "resource_type:unit_test"]
+    if unchanged:
+        return ["build", "--exclude", " ".join(["tag:programme_kpis", "resource_type:unit_test", *unchanged])]
     return ["build"]
