@@ -34,12 +34,17 @@ def table_location(bronze_root: str | Path, name: str) -> str:
     return f"{root.rstrip('/')}/{name}" if "://" in root else str(Path(root).resolve() / name)
 
 
+def delta_options(bronze_root: str | Path) -> dict[str, str] | None:
+    """deltalake's storage options for a bronze lake on object storage (None for a local one)."""
+    from orchestration.lakehouse.storage import is_remote, storage_options
+
+    return storage_options() if is_remote(bronze_root) else None
+
+
 def ensure_bronze_tables(bronze_root: str | Path) -> dict[str, int]:
     """Create the bronze tables no ingest has written yet (empty, partitioned like the writers
     do); return every table's current Delta version."""
-    from orchestration.lakehouse.storage import is_remote, storage_options
-
-    options = storage_options() if is_remote(bronze_root) else None
+    options = delta_options(bronze_root)
     versions = {}
     for name, schema in BRONZE_TABLES.items():
         location = table_location(bronze_root, name)
@@ -88,11 +93,9 @@ def ingested_since(bronze_root: str | Path, name: str, taken_version: int | None
     either order, and the late commit of an early ingest is found by its files. NOTHING_NEW when no
     file was added; None (no bound) when it is not known - no earlier load, the old version gone
     from the log, a file without statistics, a recreated table."""
-    from orchestration.lakehouse.storage import is_remote, storage_options
-
     if taken_version is None:
         return None
-    options = storage_options() if is_remote(bronze_root) else None
+    options = delta_options(bronze_root)
     location = table_location(bronze_root, name)
     try:
         now = DeltaTable(location, storage_options=options)
