@@ -9,8 +9,10 @@
 {#-
   Per sensor per UTC hour: count, min, max, avg, stddev of value_si. A normal build recomputes
   only the (sensor, hour) pairs that received readings in the new ingest batches, from all of that
-  pair's readings in fct_sensor_readings. Mean and stddev aggregate the values in sorted order, so
-  they do not depend on the physical row order (incremental and full builds agree to the bit).
+  pair's readings in fct_sensor_readings. Mean and stddev come from exact decimal sums (see
+  `moments`), so they do not depend on the physical row order: incremental and full builds agree to
+  the bit, and the aggregation streams (ordered aggregates held every value of every hour in memory
+  and ran out of it on a full build of ~50M readings).
 -#}
 with readings as (
     select company_id, site_id, line_id, equipment_id, sensor_id, source_tag, tag_code, si_unit, value_si,
@@ -56,17 +58,49 @@ aggregated as (
         count(value_si) as readings_converted,
         min(value_si) as min_value_si,
         max(value_si) as max_value_si,
-        avg(value_si order by value_si) as avg_value_si,
-        stddev_samp(value_si order by value_si) as stddev_value_si,
         max(reading_ts_utc) as last_reading_ts_utc,
         max(_load_seq) as _load_seq
     from selected
     group by company_id, sensor_id, hour_utc
 ),
 
+{#- Each value as its place in the hour's range, y = (value - min) * 10^-ceil(log10(max - min)) in
+    [0, 1], summed as DECIMAL(38,18): a decimal sum is exact, so it is the same in any order. y keeps
+    the precision of the hour's spread whatever the sensor's magnitude (1e-5 m or 3e6 Pa). -#}
+hour_ranges as (
+    select company_id, sensor_id, hour_utc, min_value_si,
+           case when max_value_si > min_value_si
+                then pow(10, -ceil(log10(max_value_si - min_value_si))) else 1 end as scale
+    from aggregated
+    where readings_converted > 0
+),
+
+moments as (
+    select h.company_id, h.sensor_id, h.hour_utc,
+           sum(cast((s.value_si - h.min_value_si) * h.scale as decimal(38, 18))) as sum_y,
+           sum(cast(power((s.value_si - h.min_value_si) * h.scale, 2) as decimal(38, 18))) as sum_y2
+    from selected as s
+    join hour_ranges as h
+      on h.company_id = s.company_id and h.sensor_id = s.sensor_id and h.hour_utc = s.hour_utc
+    group by h.company_id, h.sensor_id, h.hour_utc
+),
+
+described as (
+    select a.*,
+           h.min_value_si + (cast(m.sum_y as double) / a.readings_converted) / h.scale as avg_value_si,
+           case when a.readings_converted > 1 then
+               sqrt(greatest(cast(m.sum_y2 as double)
+                             - cast(m.sum_y as double) * cast(m.sum_y as double) / a.readings_converted, 0)
+                    / (a.readings_converted - 1)) / h.scale
+           end as stddev_value_si
+    from aggregated as a
+    left join hour_ranges as h using (company_id, sensor_id, hour_utc)
+    left join moments as m using (company_id, sensor_id, hour_utc)
+),
+
 {#- an hour belongs to the shift it begins in -#}
 shifted as (
-    {{ with_shift('aggregated', to_kst('aggregated.hour_utc')) }}
+    {{ with_shift('described', to_kst('described.hour_utc')) }}
 ),
 
 final as (
