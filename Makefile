@@ -13,10 +13,11 @@ pipeline: tools
 	$(UV) sync --frozen --compile-bytecode
 	$(UV) run --frozen python -m orchestration.pipeline --fresh
 
-## Run the test suite (what CI runs).
+## Run the test suite (what CI runs), on two workers; a test module's tests stay on one worker,
+## so its shared fixtures (a built lake, a demo run) are made once.
 test: tools browser servers
 	$(UV) sync --frozen --compile-bytecode
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadfile
 
 tools:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv

@@ -11,8 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 CLIENTS = REPO / "clients"
 
-# Tests never touch the developer's lake/ or Dagster home.
-os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / "mfg-lakehouse-test-dagster"))
+# Tests never touch the developer's lake/ or Dagster home; each pytest-xdist worker has its own,
+# so one worker's runs never show up in another's instance.
+os.environ.setdefault("DAGSTER_HOME", str(Path(os.environ.get("TMPDIR", "/tmp"))
+                                          / f"mfg-lakehouse-test-dagster-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"))
 # Fixtures write closed files a moment before ingesting them; the settle-time tests set their own.
 os.environ.setdefault("LANDING_SETTLE_SECONDS", "0")
 

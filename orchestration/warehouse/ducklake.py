@@ -34,6 +34,7 @@ from orchestration.warehouse.connection import connect
 ALIAS = "warehouse"
 PUBLISHED = '"published": true'
 CONFLICT_RETRIES = 5
+DATA_INLINING_ROW_LIMIT = 0  # the same in dbt_project/profiles.yml
 
 
 class WarehouseNotBuilt(FileNotFoundError):
@@ -81,7 +82,9 @@ class Warehouse:
         """The ATTACH statement for a DuckDB session (CLI, BI tool, script). The data path is
         given even to readers and wins over the one the catalog recorded, so a lake that was
         moved or copied (`LAKE_ROOT`) reads its own files."""
-        options = ["read_only"] if read_only else []
+        # writers keep every row in Parquet: rows inlined into the catalog cost every later query
+        # of the table two more catalog round trips, and each rebuilt table a catalog table
+        options = ["read_only"] if read_only else [f"data_inlining_row_limit {DATA_INLINING_ROW_LIMIT}"]
         options += [f"data_path '{self.data_path}'", "override_data_path true"]
         if snapshot is not None:
             options.append(f"snapshot_version {int(snapshot)}")
