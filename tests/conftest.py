@@ -38,3 +38,17 @@ def lake(tmp_path, small_sample) -> Path:
     if manifest.exists():
         shutil.copy(manifest, root / "sample_manifest.json")
     return root
+
+
+# The longest modules start first: on `make test`'s two workers, a long module left for last runs
+# alone at the end of the suite while the other worker idles.
+LONGEST_FIRST = ("warehouse/test_readers.py", "scale_out/test_scale_out.py", "test_pipeline_demo.py",
+                 "test_end_to_end.py", "warehouse/test_incremental_day.py", "warehouse/test_incremental_features.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        module = item.path.relative_to(REPO / "tests").as_posix()
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order

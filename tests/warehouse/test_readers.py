@@ -43,7 +43,7 @@ READER = textwrap.dedent("""
             print(json.dumps({"snapshot": snapshot, "readings": readings, "hourly": int(hourly), "bad": bad}), flush=True)
         except Exception as error:
             print(json.dumps({"error": repr(error)}), flush=True)
-        time.sleep(0.25)  # an analyst's pace: reading flat out took a core from the builds
+        time.sleep(0.5)  # an analyst's pace: reading flat out took a core from the builds
 """)
 
 
