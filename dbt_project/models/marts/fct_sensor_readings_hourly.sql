@@ -58,43 +58,38 @@ aggregated as (
         count(value_si) as readings_converted,
         min(value_si) as min_value_si,
         max(value_si) as max_value_si,
+        {#- the power of ten that brings the hour's spread into (0.1, 1] (see `moments`) -#}
+        case when max(value_si) > min(value_si)
+             then pow(10, -ceil(log10(max(value_si) - min(value_si)))) else 1 end as value_scale,
         max(reading_ts_utc) as last_reading_ts_utc,
         max(_load_seq) as _load_seq
     from selected
     group by company_id, sensor_id, hour_utc
 ),
 
-{#- Each value as its place in the hour's range, y = (value - min) * 10^-ceil(log10(max - min)) in
-    [0, 1], summed as DECIMAL(38,18): a decimal sum is exact, so it is the same in any order. y keeps
-    the precision of the hour's spread whatever the sensor's magnitude (1e-5 m or 3e6 Pa). -#}
-hour_ranges as (
-    select company_id, sensor_id, hour_utc, min_value_si,
-           case when max_value_si > min_value_si
-                then pow(10, -ceil(log10(max_value_si - min_value_si))) else 1 end as scale
-    from aggregated
-    where readings_converted > 0
-),
-
+{#- Each value as its place in the hour's range, y = (value - min) * value_scale in [0, 1], summed as
+    DECIMAL(38,18): a decimal sum is exact, so it is the same in any order. y keeps the precision of
+    the hour's spread whatever the sensor's magnitude (1e-5 m or 3e6 Pa). -#}
 moments as (
-    select h.company_id, h.sensor_id, h.hour_utc,
-           sum(cast((s.value_si - h.min_value_si) * h.scale as decimal(38, 18))) as sum_y,
-           sum(cast(power((s.value_si - h.min_value_si) * h.scale, 2) as decimal(38, 18))) as sum_y2
+    select a.company_id, a.sensor_id, a.hour_utc,
+           sum(cast((s.value_si - a.min_value_si) * a.value_scale as decimal(38, 18))) as sum_y,
+           sum(cast(power((s.value_si - a.min_value_si) * a.value_scale, 2) as decimal(38, 18))) as sum_y2
     from selected as s
-    join hour_ranges as h
-      on h.company_id = s.company_id and h.sensor_id = s.sensor_id and h.hour_utc = s.hour_utc
-    group by h.company_id, h.sensor_id, h.hour_utc
+    join aggregated as a
+      on a.company_id = s.company_id and a.sensor_id = s.sensor_id and a.hour_utc = s.hour_utc
+    where a.readings_converted > 0
+    group by a.company_id, a.sensor_id, a.hour_utc
 ),
 
 described as (
     select a.*,
-           h.min_value_si + (cast(m.sum_y as double) / a.readings_converted) / h.scale as avg_value_si,
+           a.min_value_si + (cast(m.sum_y as double) / a.readings_converted) / a.value_scale as avg_value_si,
            case when a.readings_converted > 1 then
                sqrt(greatest(cast(m.sum_y2 as double)
                              - cast(m.sum_y as double) * cast(m.sum_y as double) / a.readings_converted, 0)
-                    / (a.readings_converted - 1)) / h.scale
+                    / (a.readings_converted - 1)) / a.value_scale
            end as stddev_value_si
     from aggregated as a
-    left join hour_ranges as h using (company_id, sensor_id, hour_utc)
     left join moments as m using (company_id, sensor_id, hour_utc)
 ),
 
