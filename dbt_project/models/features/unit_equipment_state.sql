@@ -50,8 +50,8 @@ scoped_events as (
 event_counts as (
     -- events so far at each instant (ties counted together, so an as-of match never splits them)
     select company_id, equipment_id, scope_line_id, event_ts_utc,
-           sum(count(*) filter (where event_type = 'stop')) over running as stops_so_far,
-           sum(count(*) filter (where event_type = 'alarm')) over running as alarms_so_far
+           {{ running_integer_sum("count(*) filter (where event_type = 'stop')", 'running') }} as stops_so_far,
+           {{ running_integer_sum("count(*) filter (where event_type = 'alarm')", 'running') }} as alarms_so_far
     from scoped_events
     group by company_id, equipment_id, scope_line_id, event_ts_utc
     window running as (partition by company_id, equipment_id, scope_line_id order by event_ts_utc
@@ -62,8 +62,8 @@ states as (
     -- the last event of each instant starts a state that lasts until the equipment's next event;
     -- the seconds in each state before it
     select company_id, equipment_id, scope_line_id, event_type, event_ts_utc, next_event_ts_utc,
-           coalesce(sum(case when event_type = 'stop' then duration_us end) over before, 0) as stop_us_before,
-           coalesce(sum(case when event_type = 'alarm' then duration_us end) over before, 0) as alarm_us_before
+           coalesce({{ running_integer_sum("case when event_type = 'stop' then duration_us end", 'before') }}, 0) as stop_us_before,
+           coalesce({{ running_integer_sum("case when event_type = 'alarm' then duration_us end", 'before') }}, 0) as alarm_us_before
     from (
         select *, epoch_us(next_event_ts_utc) - epoch_us(event_ts_utc) as duration_us
         from scoped_events

@@ -33,10 +33,10 @@ labels_by_time as (
 cumulative as (
     select
         company_id, line_id, label_ts_utc, labelled, defective,
-        sum(labelled) over w as cum_labelled,
-        sum(defective) over w as cum_defective,
-        sum(labelled) over last_five as recent_labelled,
-        sum(defective) over last_five as recent_defective
+        {{ running_integer_sum('labelled', 'w') }} as cum_labelled,
+        {{ running_integer_sum('defective', 'w') }} as cum_defective,
+        {{ running_integer_sum('labelled', 'last_five') }} as recent_labelled,
+        {{ running_integer_sum('defective', 'last_five') }} as recent_defective
     from labels_by_time
     window w as (partition by company_id, line_id order by label_ts_utc rows unbounded preceding),
            last_five as (partition by company_id, line_id order by label_ts_utc rows 4 preceding)
