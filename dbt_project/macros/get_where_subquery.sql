@@ -14,7 +14,7 @@
             {%- set ledger = adapter.get_relation(database=target.database, schema='intermediate',
                                                   identifier='int_sensor_reading_batches') -%}
             {%- if ledger is not none -%}
-                {%- set new_since = sensor_rows_new_since() -%}
+                {%- set new_since = bronze_rows_new_since('sensor_readings') -%}
                 {%- set where = ("ingested_at >= " ~ new_since.ingested_from ~ " and " if new_since.ingested_from else "")
                                 ~ "not exists (select 1 from " ~ ledger.include(database=false)
                                 ~ " as taken where taken.ingest_run_id = " ~ relation.include(database=false)

@@ -49,14 +49,14 @@
 {% endmacro %}
 
 {#-
-  What bronze sensor readings gained since the ledger last took batches, as the build wrote it
-  before dbt ran (orchestration/warehouse/bronze_sources.py, ops.bronze_new_rows):
-  {'version': the Delta version now, 'ingested_from': a timestamptz literal - the earliest
-  `_ingested_at` of the Delta files added since, 'infinity' when none were - or none when not
-  known}. Outside a build (dbt by hand, unit tests) the table may be missing: version none,
-  no bound.
+  What a bronze table read incrementally (sensor_readings, equipment_events, quality_inspections)
+  gained since the warehouse last took rows of it, as the build wrote it before dbt ran
+  (orchestration/warehouse/bronze_sources.py, ops.bronze_new_rows): {'version': the Delta version
+  now, 'ingested_from': a timestamptz literal - the earliest `_ingested_at` of the Delta files
+  added since, 'infinity' when none were - or none when not known}. Outside a build (dbt by hand,
+  unit tests) the table may be missing: version none, no bound.
 -#}
-{% macro sensor_rows_new_since() %}
+{% macro bronze_rows_new_since(table) %}
     {%- if not execute -%}
         {{ return({'version': none, 'ingested_from': none}) }}
     {%- endif -%}
@@ -67,7 +67,7 @@
     {%- set found = run_query(
         "select delta_version, case when isinf(ingested_from) then 'infinity' "
         ~ "else strftime(ingested_from, '%Y-%m-%d %H:%M:%S.%f+00') end from " ~ ops.include(database=false)
-        ~ " where table_name = 'sensor_readings'") -%}
+        ~ " where table_name = '" ~ table ~ "'") -%}
     {%- if found.rows | length == 0 -%}
         {{ return({'version': none, 'ingested_from': none}) }}
     {%- endif -%}

@@ -24,15 +24,37 @@
             ~ "where exists (select 1 from " ~ ref('int_sensor_reading_batches') ~ " as taken "
             ~ "where taken.company_id = old.company_id and taken.source_file = old.source_file "
             ~ "and taken.load_seq = (select max(load_seq) from " ~ ref('int_sensor_reading_batches') ~ "))") -%}
-        {%- if found.rows | length > 0 -%}
-            delete from {{ this }} where
-            {%- for row in found.rows %}
-                {{ 'or' if not loop.first }} (company_id = '{{ row[0] }}' and source_file = '{{ row[1] | replace("'", "''") }}'
-                    and source_hash = '{{ row[2] }}')
-            {%- endfor %}
-        {%- else -%}
-            select 1
-        {%- endif -%}
+        {{ delete_versions(found.rows) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+  Post-hook of the deduplicated events and inspections: rows of a superseded version still in the
+  table leave it, as a full build would never have taken them. Found by one pass over three
+  dictionary-encoded columns, so a build with no new version costs little.
+-#}
+{% macro delete_superseded_rows() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set found = run_query(
+            "select distinct t.company_id, t.source_file, t.source_hash from " ~ this ~ " as t "
+            ~ "semi join (" ~ superseded_versions() ~ ") as old on old.company_id = t.company_id "
+            ~ "and old.source_file = t.source_file and old.source_hash = t.source_hash") -%}
+        {{ delete_versions(found.rows) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The delete of the rows of the given (company_id, source_file, source_hash) versions, or a no-op. -#}
+{% macro delete_versions(versions) -%}
+    {%- if versions | length > 0 -%}
+        delete from {{ this }} where
+        {%- for row in versions %}
+            {{ 'or' if not loop.first }} (company_id = '{{ row[0] }}' and source_file = '{{ row[1] | replace("'", "''") }}'
+                and source_hash = '{{ row[2] }}')
+        {%- endfor %}
     {%- else -%}
         select 1
     {%- endif -%}

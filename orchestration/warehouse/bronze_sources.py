@@ -77,14 +77,22 @@ def create_bronze_views(con: duckdb.DuckDBPyConnection, bronze_root: str | Path)
         con.execute(f"create or replace view bronze.{name} as select * from {scan(bronze_root, name)}")
 
 
-# What bronze sensor readings gained since the batch ledger (int_sensor_reading_batches) last
-# took any: `ops.bronze_new_rows` holds the table's Delta version now and the earliest
-# `_ingested_at` of the files added since the version the ledger's newest batch was taken at. An
-# incremental build looks for untaken batches only there (a constant bound prunes Delta files by
-# their statistics), so its cost follows the new day, not the history. Written before every build;
-# a null bound means "look everywhere".
+# What the bronze tables read incrementally gained since the warehouse last took rows of them:
+# `ops.bronze_new_rows` holds, per table, its Delta version now and the earliest `_ingested_at` of
+# the files added since the version the warehouse last took (sensor readings: the batch ledger's
+# newest batch; equipment events and inspections: the newest `_bronze_version` of their
+# deduplicated tables). An incremental build reads bronze only from there (a constant bound prunes
+# Delta files by their statistics), so its cost follows the new day, not the history. Written
+# before every build; a null bound means "look everywhere".
 NEW_ROWS_TABLE = "ops.bronze_new_rows"
 NOTHING_NEW = datetime.max.replace(tzinfo=timezone.utc)
+
+# bronze table -> the warehouse table that records the Delta version it last took, and the column
+INCREMENTAL_BRONZE = {
+    "sensor_readings": ("intermediate.int_sensor_reading_batches", "bronze_version"),
+    "equipment_events": ("intermediate.int_equipment_events__deduplicated", "_bronze_version"),
+    "quality_inspections": ("intermediate.int_quality_inspections__deduplicated", "_bronze_version"),
+}
 
 
 def ingested_since(bronze_root: str | Path, name: str, taken_version: int | None) -> datetime | None:
@@ -119,14 +127,25 @@ def ingested_since(bronze_root: str | Path, name: str, taken_version: int | None
     return earliest - timedelta(seconds=1)
 
 
-def record_new_sensor_rows(con: duckdb.DuckDBPyConnection, bronze_root: str | Path, version_now: int,
-                           taken_version: int | None) -> datetime | None:
-    """Write `ops.bronze_new_rows` for this build (in the caller's transaction); returns the bound."""
-    bound = ingested_since(bronze_root, "sensor_readings", taken_version)
+def last_taken_version(con: duckdb.DuckDBPyConnection, name: str) -> int | None:
+    """The bronze table's Delta version when the warehouse last took rows of it (None: nothing
+    taken yet, or a table from before it recorded versions)."""
+    table, column = INCREMENTAL_BRONZE[name]
+    try:
+        return con.execute(f"select max({column}) from {table}").fetchall()[0][0]
+    except duckdb.Error:
+        return None
+
+
+def record_new_bronze_rows(con: duckdb.DuckDBPyConnection, bronze_root: str | Path,
+                           versions: dict[str, int]) -> dict[str, datetime | None]:
+    """Write `ops.bronze_new_rows` for this build (in the caller's transaction); returns the bounds."""
+    bounds = {name: ingested_since(bronze_root, name, last_taken_version(con, name)) for name in INCREMENTAL_BRONZE}
     con.execute("create schema if not exists ops")
     con.execute(f"create table if not exists {NEW_ROWS_TABLE} "
                 "(table_name varchar, delta_version bigint, ingested_from timestamptz)")
     con.execute(f"delete from {NEW_ROWS_TABLE}")
-    con.execute(f"insert into {NEW_ROWS_TABLE} values ('sensor_readings', ?, ?)",
-                [version_now, "infinity" if bound == NOTHING_NEW else bound])
-    return bound
+    for name, bound in bounds.items():
+        con.execute(f"insert into {NEW_ROWS_TABLE} values (?, ?, ?)",
+                    [name, versions[name], "infinity" if bound == NOTHING_NEW else bound])
+    return bounds

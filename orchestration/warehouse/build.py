@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_sensor_rows
+from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_bronze_rows
 from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, inputs_now,
                                                     last_published_inputs, recorded, unchanged_since)
 from orchestration.warehouse.connection import extension_directory
@@ -86,7 +86,7 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         create_bronze_views(con, bronze_root)
         released = release_fixed_holds(con)
         restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
-        record_new_sensor_rows(con, bronze_root, versions["sensor_readings"], ledger_version(con))
+        record_new_bronze_rows(con, bronze_root, versions)
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
@@ -96,15 +96,6 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         con.close()
     return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted,
                      inputs, unchanged)
-
-
-def ledger_version(con) -> int | None:
-    """The bronze sensor table's Delta version when the batch ledger last took batches (None:
-    no ledger yet, or one from before it recorded versions)."""
-    try:
-        return con.execute("select max(bronze_version) from intermediate.int_sensor_reading_batches").fetchall()[0][0]
-    except duckdb.Error:
-        return None
 
 
 def retracted_since_last_load(con) -> bool:

@@ -74,3 +74,48 @@ def test_only_the_latest_version_of_a_re_sent_file_is_in_the_warehouse(tmp_path)
     assert result.plan.retracted_since_last_build and "--full-refresh" in result.dbt_args
     assert readings_of(warehouse, relative) == [(first_hash, first_count)]
     assert not build_warehouse(warehouse, lake / "bronze").plan.retracted_since_last_build  # once, not every build
+
+
+def rows_by_version(warehouse: Warehouse, dataset: str, source_file: str) -> list[tuple]:
+    with warehouse.connect_read_only() as con:
+        return con.execute(f"select source_hash, count(*) from intermediate.int_{dataset}__deduplicated "
+                           "where source_file = ? group by 1",
+                           [source_file]).fetchall()
+
+
+def test_re_sent_event_and_inspection_files_leave_only_their_latest_rows(tmp_path):
+    """The deduplicated events and inspections take only the bronze files added since their last
+    build; a corrected re-export of each (fewer rows, same name) still leaves exactly the new
+    version's rows, as a full rebuild does."""
+    lake = tmp_path / "lake"
+    generate_sample(lake / "landing", seed=6, start=date(2026, 11, 2), days=2, sampling_seconds=600,
+                    companies=[COMPANY])
+    warehouse = Warehouse.in_folder(lake / "warehouse")
+    ingest(lake)
+    build_warehouse(warehouse, lake / "bronze")
+    resent = {"equipment_events": sorted((lake / "landing" / COMPANY / "events").glob("*.csv"))[0],
+              "quality_inspections": sorted((lake / "landing" / COMPANY / "qc").glob("*.csv"))[0]}
+    before = {}
+    for dataset, path in resent.items():
+        relative = str(path.relative_to(lake / "landing"))
+        [(first_hash, first_count)] = rows_by_version(warehouse, dataset, relative)
+        before[dataset] = (relative, first_hash, first_count)
+        lines = path.read_bytes().rstrip(b"\r\n").split(b"\n")
+        path.write_bytes(b"\n".join(lines[:-DROPPED]) + b"\n")  # the last data lines are gone
+    ingest(lake)
+
+    build_warehouse(warehouse, lake / "bronze")
+    with warehouse.connect_read_only() as con:
+        bounds = dict(con.execute("select table_name, ingested_from from ops.bronze_new_rows").fetchall())
+        first_ingest = con.execute("select min(ingested_at) from intermediate.int_equipment_events__deduplicated").fetchall()[0][0]
+    for bronze_table in ("equipment_events", "quality_inspections"):
+        assert bounds[bronze_table] is not None and bounds[bronze_table] > first_ingest, bronze_table
+    full = Warehouse.in_folder(lake / "warehouse_full")
+    build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
+    for dataset, (relative, first_hash, first_count) in before.items():
+        [(latest_hash, latest_count)] = rows_by_version(warehouse, dataset, relative)
+        assert latest_hash != first_hash and latest_count == first_count - DROPPED, dataset
+        assert rows_by_version(full, dataset, relative) == [(latest_hash, latest_count)], dataset
+        with warehouse.connect_read_only() as inc, full.connect_read_only() as ful:
+            every_row = f"select * from fct_{dataset} order by all"
+            assert inc.execute(every_row).fetchall() == ful.execute(every_row).fetchall(), dataset

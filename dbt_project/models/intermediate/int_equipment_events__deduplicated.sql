@@ -1,15 +1,12 @@
-{#- One row per event_key: a re-export of the same events replaces the earlier rows. -#}
-with events as (
-    select * from {{ ref('stg_equipment_events') }}
-),
-
-final as (
-    select *
-    from events
-    qualify row_number() over (
-        partition by event_key
-        order by {{ latest_ingest_first() }}
-    ) = 1
-)
-
-select * from final
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='event_key',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ delete_superseded_rows() }}"]
+    )
+}}
+{#- One row per event_key: a re-export of the same events replaces the earlier rows
+    (macros/latest_rows.sql: a normal build takes the new bronze files only). -#}
+{{ latest_rows_by_key(ref('stg_equipment_events'), 'event_key', 'equipment_events') }}

@@ -16,10 +16,10 @@
   yet, run before the ledger moves on.)
   Each batch records the bronze table's Delta version the build began at (`bronze_version`): the
   next build looks for untaken batches only in the Delta files added since the newest of them
-  (macros/new_batches.sql: sensor_rows_new_since), so its scan follows the new day, not all history.
+  (macros/new_batches.sql: bronze_rows_new_since), so its scan follows the new day, not all history.
 -#}
 -- depends_on: {{ ref('stg_sensor_readings') }}
-{%- set new_since = sensor_rows_new_since() %}
+{%- set new_since = bronze_rows_new_since('sensor_readings') %}
 with bronze as (
     select
         coalesce(_ingest_run_id, '') as ingest_run_id,

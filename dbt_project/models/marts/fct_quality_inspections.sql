@@ -1,15 +1,7 @@
-{#- One row per inspection (inspection_key); a re-export of the same rows replaces the earlier ones. -#}
-with inspections as (
-    select * from {{ ref('stg_quality_inspections') }}
-),
-
-latest as (
-    select *
-    from inspections
-    qualify row_number() over (
-        partition by inspection_key
-        order by {{ latest_ingest_first() }}
-    ) = 1
+{#- One row per inspection (inspection_key; int_quality_inspections__deduplicated keeps the latest
+    ingest of each), with its shift. -#}
+with latest as (
+    select * from {{ ref('int_quality_inspections__deduplicated') }}
 ),
 
 shifted as (

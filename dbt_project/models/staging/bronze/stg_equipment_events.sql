@@ -1,4 +1,7 @@
-{#- Equipment events: event_type standardised to run | stop | alarm (Korean labels accepted too). -#}
+{#- Equipment events: event_type standardised to run | stop | alarm (Korean labels accepted too).
+    event_key: company, equipment, time, type, code and the occurrence of that combination within
+    one ingest of its file (numbered per ingest, a filter on ingested_at reaches the bronze scan
+    through the window). -#}
 with events as (
     select
         trim(company_id) as company_id,
@@ -24,7 +27,7 @@ numbered as (
     select
         *,
         row_number() over (
-            partition by source_file, company_id, equipment_id, event_ts_utc, event_type, event_code order by source_row
+            partition by source_file, source_hash, ingested_at, company_id, equipment_id, event_ts_utc, event_type, event_code order by source_row
         ) as occurrence
     from events
 ),

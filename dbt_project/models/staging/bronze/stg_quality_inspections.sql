@@ -3,7 +3,8 @@
   defect code through reference.defect_type_aliases (trimmed, upper-cased); a label that is not
   listed, or a failed inspection without a label, becomes OTHER.
   inspection_key: company, lot, characteristic, time, and the occurrence of that combination
-  within its file, so a re-export of the same rows dedupes while repeated rows in one file stay.
+  within one ingest of its file, so a re-export of the same rows dedupes while repeated rows in one
+  file stay (numbered per ingest, a filter on ingested_at reaches the bronze scan through the window).
 -#}
 with inspections as (
     select
@@ -29,7 +30,7 @@ numbered as (
     select
         *,
         row_number() over (
-            partition by source_file, company_id, lot_id, characteristic, inspected_at_utc order by source_row
+            partition by source_file, source_hash, ingested_at, company_id, lot_id, characteristic, inspected_at_utc order by source_row
         ) as occurrence
     from inspections
 ),
