@@ -69,7 +69,9 @@
         ~ "string_agg(distinct chr(39) || company_id || chr(39), ', ') filter (where unit_kind = 'lot'), "
         ~ "string_agg(distinct chr(39) || company_id || chr(39), ', ') filter (where unit_kind = 'shot'), "
         ~ "(select max(_load_seq) from " ~ ref('fct_sensor_readings') ~ " where _load_seq >= " ~ seen.rows[0][0] ~ "), "
-        ~ "(select strftime(max(changed_at), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ ref('unit_window_versions') ~ ") "
+        ~ "(select strftime(max(changed_at), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ ref('unit_window_versions') ~ "), "
+        ~ "strftime(min(start_ts_utc) filter (where unit_kind = 'shot'), '%Y-%m-%d %H:%M:%S.%f+00'), "
+        ~ "strftime(max(end_ts_utc) filter (where unit_kind = 'shot'), '%Y-%m-%d %H:%M:%S.%f+00') "
         ~ "from " ~ units_relation ~ " as u where unit_key in (" ~ touched ~ ")") -%}
     {%- set touched_bounds = found.rows[0] -%}
 {%- endif %}
@@ -94,12 +96,15 @@ readings as (
 
 {% if is_incremental() %}
 shot_readings as (
-    -- a shot's readings are those of its id, whenever they came (ids that clients reuse span weeks)
+    -- a shot's readings are those of its id, whenever they came (ids that clients reuse span weeks);
+    -- they all lie in its window, from its first reading to just after its last, so only the
+    -- touched shots' time span is read
     select {{ readings_columns }}
     from {{ ref('fct_sensor_readings') }}
     where value_si is not null and tag_code is not null and sequence_id is not null
     {%- if touched_bounds[3] is not none %}
       and company_id in ({{ touched_bounds[3] }})
+      and reading_ts_utc >= timestamptz '{{ touched_bounds[6] }}' and reading_ts_utc < timestamptz '{{ touched_bounds[7] }}'
       and (company_id, sequence_id) in (
           select company_id, unit_id from units where unit_kind = 'shot' and unit_key in ({{ touched }}))
     {%- else %}
