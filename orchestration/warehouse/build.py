@@ -85,13 +85,17 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         con.execute("begin")
         create_bronze_views(con, bronze_root)
         released = release_fixed_holds(con)
-        restored = restore_failed_build(con, warehouse_dbt_project.manifest_path)
+        after_failure = unpublished_commits(con)
+        restored = restore_failed_build(con, warehouse_dbt_project.manifest_path) if after_failure else []
         record_new_bronze_rows(con, bronze_root, versions)
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
         inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions)
-        unchanged = unchanged_since(warehouse_dbt_project.manifest_path, last_published_inputs(con), inputs)
+        # a failed or killed build may have left any table half done (a seed dropped, not yet
+        # re-created): the build after it builds everything, not only what changed
+        unchanged = None if after_failure else unchanged_since(warehouse_dbt_project.manifest_path,
+                                                               last_published_inputs(con), inputs)
     finally:
         con.close()
     return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted,
@@ -121,14 +125,20 @@ def use_zstd(con) -> None:
         con.execute("call warehouse.set_option('parquet_compression', 'zstd')")
 
 
+def unpublished_commits(con) -> bool:
+    """Whether the warehouse has commits newer than its published snapshot: a build failed or was
+    killed since the last publication."""
+    published = published_snapshot_of(con)
+    return not (published == latest_snapshot_of(con) or (published is None and nothing_unpublished(con)))
+
+
 def restore_failed_build(con, manifest_path: Path) -> list[str]:
     """After a failed build (commits newer than the published snapshot), put every incremental
     model's table back as the published snapshot has it, so the batches that build took are taken
     again - once the data is fixed - and its rows never become part of the history. Tables dbt
-    rebuilds whole need nothing: the next build replaces them. Returns the tables restored."""
+    rebuilds whole need nothing: the build after a failure builds them all again (prepare_build).
+    Returns the tables restored."""
     published = published_snapshot_of(con)
-    if published == latest_snapshot_of(con) or (published is None and nothing_unpublished(con)):
-        return []
     restored = []
     for node in incremental_models(manifest_path):
         table = f"{node['schema']}.{node['alias']}"
