@@ -86,8 +86,10 @@ def build_and_publish(context: dg.AssetExecutionContext, dbt: DbtCliResource, la
     reaches no reader."""
     ducklake = warehouse.lake
     target = dbt_target_path(ducklake)
-    # the whole warehouse: its build may leave alone what did not change (and records its inputs)
-    whole = args is None and partial is None and set(context.selected_asset_keys) == set(context.assets_def.keys)
+    # the whole warehouse: its build may leave alone what did not change (and records its inputs).
+    # Not `selected_asset_keys == assets_def.keys`: in a subset run (automation materialising a
+    # few models) the assets definition is the subset, and the partial build passed for a whole one
+    whole = args is None and partial is None and not context.is_subset
     attempts: list[list] = []  # the events of each attempt; only the published one's are yielded
 
     def attempt(_held):
