@@ -33,28 +33,42 @@
 {#-
   Post-hook of the deduplicated events and inspections: rows of a superseded version still in the
   table leave it, as a full build would never have taken them. Found by one pass over three
-  dictionary-encoded columns, so a build with no new version costs little.
+  dictionary-encoded columns, so a build with no new version costs little. Where each company's
+  removed rows began is recorded first (ops.removed_history, with the bronze version of this
+  build), so the unit state and history features recompute the units after it
+  (macros/unit_windows.sql: units_with_changed_history).
 -#}
-{% macro delete_superseded_rows() -%}
+{% macro delete_superseded_rows(bronze_table, time_column) -%}
     {%- if execute and is_incremental() -%}
         {%- set found = run_query(
             "select distinct t.company_id, t.source_file, t.source_hash from " ~ this ~ " as t "
             ~ "semi join (" ~ superseded_versions() ~ ") as old on old.company_id = t.company_id "
             ~ "and old.source_file = t.source_file and old.source_hash = t.source_hash") -%}
+        {%- if found.rows | length > 0 -%}
+            insert into ops.removed_history
+            select '{{ bronze_table }}', company_id, min({{ time_column }}),
+                   {{ bronze_rows_new_since(bronze_table).version or 'null' }}
+            from {{ this }} where {{ of_versions(found.rows) }}
+            group by company_id;
+        {%- endif %}
         {{ delete_versions(found.rows) }}
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- The delete of the rows of the given (company_id, source_file, source_hash) versions, or a no-op. -#}
+{#- The rows of the given (company_id, source_file, source_hash) versions, as a filter. -#}
+{% macro of_versions(versions) -%}
+    ({%- for row in versions %}
+        {{ 'or' if not loop.first }} (company_id = '{{ row[0] }}' and source_file = '{{ row[1] | replace("'", "''") }}'
+            and source_hash = '{{ row[2] }}')
+    {%- endfor %})
+{%- endmacro %}
+
+{#- The delete of the rows of the given versions, or a no-op. -#}
 {% macro delete_versions(versions) -%}
     {%- if versions | length > 0 -%}
-        delete from {{ this }} where
-        {%- for row in versions %}
-            {{ 'or' if not loop.first }} (company_id = '{{ row[0] }}' and source_file = '{{ row[1] | replace("'", "''") }}'
-                and source_hash = '{{ row[2] }}')
-        {%- endfor %}
+        delete from {{ this }} where {{ of_versions(versions) }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -65,3 +65,96 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  What a build of the unit state and history features has seen, as columns of each row it writes:
+  the bronze Delta versions of equipment events and inspections it read
+  (int_*__deduplicated._bronze_version) and the latest change of unit windows
+  (unit_window_versions.changed_at). Null outside a dbt build: the next build computes every unit.
+-#}
+{% macro history_seen() -%}
+    {%- set events, inspections, windows = none, none, none -%}
+    {%- if execute -%}
+        {%- set events = bronze_rows_new_since('equipment_events').version -%}
+        {%- set inspections = bronze_rows_new_since('quality_inspections').version -%}
+        {%- set versions = ref('unit_window_versions') -%}
+        {#- not built yet when dbt compiles without building (docs generate) -#}
+        {%- if adapter.get_relation(database=versions.database, schema=versions.schema,
+                                    identifier=versions.identifier) is not none -%}
+            {%- set windows = run_query("select strftime(max(changed_at), '%Y-%m-%d %H:%M:%S.%f+00') from "
+                                        ~ versions).rows[0][0] -%}
+        {%- endif -%}
+    {%- endif -%}
+    cast({{ events if events is not none else 'null' }} as bigint) as _events_version,
+    cast({{ inspections if inspections is not none else 'null' }} as bigint) as _inspections_version,
+    {{ "timestamptz '" ~ windows ~ "'" if windows else "cast(null as timestamptz)" }} as _windows_as_of
+{%- endmacro %}
+
+{#-
+  The units whose equipment state or line history an incremental build computes again: a unit's
+  features depend only on events and inspections before its end and on its own window, so a
+  change at time t on a company's history - an event or inspection taken since (a new day, a late
+  upload, a corrected result), one that left with a superseded file version (ops.removed_history),
+  or a unit window that changed (its old and new ends; the inspections' times of a unit that came
+  or went) - changes at most
+  the company's units that end after t; and a unit whose own window changed. SQL selecting
+  unit_key, or none when every unit is computed (a full build, or what the table has seen is not
+  known).
+-#}
+{% macro units_with_changed_history() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set seen = run_query("select max(_events_version), max(_inspections_version), "
+                             ~ "strftime(max(_windows_as_of), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ this).rows[0] -%}
+    {%- if seen[0] is none or seen[1] is none or seen[2] is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set events, inspections = ref('int_equipment_events__deduplicated'), ref('int_quality_inspections__deduplicated') -%}
+    {%- set versions, windows_seen = ref('unit_window_versions'), "timestamptz '" ~ seen[2] ~ "'" -%}
+    {%- set removed = adapter.get_relation(database=target.database, schema='ops', identifier='removed_history') -%}
+    {%- set units -%}
+        with changed_since as (
+            select company_id, min(event_ts_utc) as since from {{ events }}
+            where _bronze_version > {{ seen[0] }} group by company_id
+            union all
+            select company_id, min(inspected_at_utc) from {{ inspections }}
+            where _bronze_version > {{ seen[1] }} group by company_id
+            {%- if removed is not none %}
+            union all
+            select company_id, min(earliest_ts_utc) from {{ removed.include(database=false) }}
+            where (table_name = 'equipment_events' and bronze_version > {{ seen[0] }})
+               or (table_name = 'quality_inspections' and bronze_version > {{ seen[1] }})
+            group by company_id
+            {%- endif %}
+            union all
+            select company_id, least(min(end_ts_utc), min(replaced_end_ts_utc)) from {{ versions }}
+            where changed_at > {{ windows_seen }} group by company_id
+            union all
+            -- a unit that came or went moves its inspections' time from their own to its end (or
+            -- back); a changed window moves them only after the earlier of its two ends (above)
+            select i.company_id, min(i.inspected_at_utc) from {{ inspections }} as i
+            join {{ versions }} as v on v.unit_key = i.lot_key
+            where v.changed_at > {{ windows_seen }}
+              and (v.replaced_end_ts_utc is null or v.window_fingerprint is null)
+            group by i.company_id
+        )
+        select u.unit_key
+        from {{ ref('production_units') }} as u
+        join (select company_id, min(since) as since from changed_since group by company_id) as c
+          on c.company_id = u.company_id and u.end_ts_utc > c.since
+        union
+        select unit_key from {{ versions }}
+        where changed_at > {{ windows_seen }} and window_fingerprint is not null
+    {%- endset -%}
+    {{ return(units) }}
+{%- endmacro %}
+
+{#- Post-hook of the unit state and history features: rows of units that are gone leave. -#}
+{% macro delete_gone_units() -%}
+    {%- if execute and is_incremental() -%}
+        delete from {{ this }} where unit_key not in (select unit_key from {{ ref('production_units') }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -85,6 +85,7 @@ def create_bronze_views(con: duckdb.DuckDBPyConnection, bronze_root: str | Path)
 # Delta files by their statistics), so its cost follows the new day, not the history. Written
 # before every build; a null bound means "look everywhere".
 NEW_ROWS_TABLE = "ops.bronze_new_rows"
+REMOVED_HISTORY_TABLE = "ops.removed_history"
 NOTHING_NEW = datetime.max.replace(tzinfo=timezone.utc)
 
 # bronze table -> the warehouse table that records the Delta version it last took, and the column
@@ -145,6 +146,10 @@ def record_new_bronze_rows(con: duckdb.DuckDBPyConnection, bronze_root: str | Pa
     con.execute(f"create table if not exists {NEW_ROWS_TABLE} "
                 "(table_name varchar, delta_version bigint, ingested_from timestamptz)")
     con.execute(f"delete from {NEW_ROWS_TABLE}")
+    # where the rows a superseded file version took away began, per company (written by dbt's
+    # post-hooks, read by the unit feature models: dbt_project/macros/superseded_versions.sql)
+    con.execute(f"create table if not exists {REMOVED_HISTORY_TABLE} (table_name varchar, company_id varchar, "
+                "earliest_ts_utc timestamptz, bronze_version bigint)")
     for name, bound in bounds.items():
         con.execute(f"insert into {NEW_ROWS_TABLE} values (?, ?, ?)",
                     [name, versions[name], "infinity" if bound == NOTHING_NEW else bound])

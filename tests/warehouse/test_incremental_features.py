@@ -4,13 +4,14 @@ The real path at small size: two clients (one sending lots, one a KAMP-style per
 two days built, then a new day together with the sensor and event files of a day before the
 history (a late upload: readings and events in the past, no units for them yet), then that day's
 production lots and inspections (new windows over readings already built, labels of units already
-built, history features of every later unit). A full rebuild of the same bronze is compared with
+built, history features of every later unit), then a stop the event log missed, sent afterwards
+for the middle of a lot already built. A full rebuild of the same bronze is compared with
 it, every feature table row for row.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 from pathlib import Path
 
 import shutil
@@ -71,6 +72,24 @@ def differing_rows(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int
     return rows, one_sided, differing
 
 
+def send_missed_stop(lake: Path, warehouse: Warehouse) -> tuple[str, int]:
+    """A late CP949 event file of CJ-COS-01 with one stop in the middle of one of its built lots;
+    returns the lot's unit_key and its stop count before."""
+    with warehouse.connect_read_only() as reader:
+        unit_key, equipment, line, start, end, stops = reader.execute("""
+            select u.unit_key, u.equipment_id, u.line_id, u.start_ts_utc, u.end_ts_utc, s.stop_events
+            from features.production_units as u join features.unit_equipment_state as s using (unit_key)
+            where u.company_id = 'CJ-COS-01' and u.unit_kind = 'lot' and u.equipment_id is not null
+            order by u.end_ts_utc, u.unit_key limit 1""").fetchall()[0]
+    middle_kst = (start + (end - start) / 2).astimezone(timezone(timedelta(hours=9)))
+    events = lake / "landing" / "CJ-COS-01" / "events"
+    header = sorted(events.glob("*.csv"))[0].read_bytes().split(b"\n")[0].rstrip(b"\r")
+    row = f"{middle_kst:%Y.%m.%d %H:%M:%S},{equipment},{line},정지,S900,누락된 정지 (추가 전송)".encode("cp949")
+    (events / "설비이력_추가전송.csv").write_bytes(header + b"\r\n" + row + b"\r\n")
+    ingest_landing(lake / "landing", CLIENTS, lake / "bronze", lake / "quarantine", companies=COMPANIES)
+    return unit_key, stops
+
+
 def test_features_built_day_by_day_and_after_a_late_upload_equal_a_full_rebuild(tmp_path):
     lake = tmp_path / "lake"
     warehouse = Warehouse.in_folder(lake / "warehouse")
@@ -82,6 +101,13 @@ def test_features_built_day_by_day_and_after_a_late_upload_equal_a_full_rebuild(
     build_warehouse(warehouse, lake / "bronze")
     arrive(lake, late, 1, seed=23, folders=("mes", "qc"))  # then its lots and inspections
     build_warehouse(warehouse, lake / "bronze")
+    # a stop the client's event log missed, sent afterwards for the middle of a lot already built:
+    # only that lot's state changes (and the history of the units after it)
+    unit_key, stops_before = send_missed_stop(lake, warehouse)
+    build_warehouse(warehouse, lake / "bronze")
+    with warehouse.connect_read_only() as reader:
+        assert reader.execute("select stop_events from features.unit_equipment_state where unit_key = ?",
+                              [unit_key]).fetchall() == [(stops_before + 1,)]
     full = Warehouse.in_folder(lake / "full")
     build_warehouse(full, lake / "bronze", ["build", "--full-refresh"])
 

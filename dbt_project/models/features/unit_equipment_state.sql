@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='unit_key',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ delete_gone_units() }}"]
+    )
+}}
+-- depends_on: {{ ref('unit_window_versions') }}
+-- depends_on: {{ ref('int_equipment_events__deduplicated') }}
+-- depends_on: {{ ref('int_quality_inspections__deduplicated') }}
 {#-
   Equipment state during a unit's window: run/stop/alarm events of the unit's equipment (or of
   its line's equipment when the unit names none). An event's state lasts until the equipment's
@@ -8,10 +20,17 @@
   their product (a shot id a client reuses every day has a window of weeks). Of events at the
   same instant only the last one's state lasts; all of them count as events. Seconds are summed
   in whole microseconds, so the totals do not depend on the order they are added in.
+  A normal build computes again only the units a change of history since its last build can
+  reach (macros/unit_windows.sql: units_with_changed_history), from all history: a new day costs
+  about a day's units. `--full-refresh` computes every unit the same way.
 -#}
+{%- set recompute = units_with_changed_history() if execute and is_incremental() else none %}
 with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
     from {{ ref('production_units') }}
+    {%- if recompute %}
+    where unit_key in ({{ recompute }})
+    {%- endif %}
 ),
 
 events as (
@@ -127,7 +146,8 @@ final as (
         cast(coalesce(sum(p.stop_events), 0) as bigint) as stop_events,
         cast(coalesce(sum(p.alarm_events), 0) as bigint) as alarm_events,
         coalesce(sum(p.stop_us), 0) / 1e6 as stop_s,
-        coalesce(sum(p.alarm_us), 0) / 1e6 as alarm_s
+        coalesce(sum(p.alarm_us), 0) / 1e6 as alarm_s,
+        {{ history_seen() }}
     from units as u
     left join per_equipment as p using (unit_key)
     group by u.unit_key

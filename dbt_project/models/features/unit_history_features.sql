@@ -1,13 +1,32 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='unit_key',
+        on_schema_change='append_new_columns',
+        post_hook=["{{ delete_gone_units() }}"]
+    )
+}}
+-- depends_on: {{ ref('unit_window_versions') }}
+-- depends_on: {{ ref('int_equipment_events__deduplicated') }}
+-- depends_on: {{ ref('int_quality_inspections__deduplicated') }}
 {#-
   History of a unit's line as it was known when the unit ended: only inspection results timestamped
   strictly before the unit's end (a result that arrives later, or a correction, never changes an
   earlier unit's history), and only events strictly before it. Defect rates over the previous 7 and
   30 days come from cumulative counts per line taken by as-of joins (scales to per-shot units
   without a self-join).
+  A normal build computes again only the units a change of history since its last build can
+  reach (macros/unit_windows.sql: units_with_changed_history), from all history: a new day costs
+  about a day's units. `--full-refresh` computes every unit the same way.
 -#}
+{%- set recompute = units_with_changed_history() if execute and is_incremental() else none %}
 with units as (
     select unit_key, company_id, line_id, equipment_id, end_ts_utc
     from {{ ref('production_units') }}
+    {%- if recompute %}
+    where unit_key in ({{ recompute }})
+    {%- endif %}
 ),
 
 inspections as (
@@ -95,7 +114,8 @@ final as (
         n.defective / nullif(n.labelled, 0) as previous_unit_defect,
         n.recent_defective / nullif(n.recent_labelled, 0) as previous_5_defect_rate,
         epoch(u.end_ts_utc) - epoch(la.last_alarm_ts_utc) as seconds_since_alarm,
-        epoch(u.end_ts_utc) - epoch(ls.last_stop_ts_utc) as seconds_since_stop
+        epoch(u.end_ts_utc) - epoch(ls.last_stop_ts_utc) as seconds_since_stop,
+        {{ history_seen() }}
     from units as u
     left join as_of_end as n using (unit_key)
     left join as_of_7d as w7 using (unit_key)

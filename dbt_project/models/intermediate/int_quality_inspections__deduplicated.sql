@@ -4,7 +4,7 @@
         incremental_strategy='delete+insert',
         unique_key='inspection_key',
         on_schema_change='append_new_columns',
-        post_hook=["{{ delete_superseded_rows() }}"]
+        post_hook=["{{ delete_superseded_rows('quality_inspections', 'inspected_at_utc') }}"]
     )
 }}
 {#- One row per inspection_key: a re-export of the same rows replaces the earlier ones
