@@ -44,10 +44,11 @@
             "select distinct t.company_id, t.source_file, t.source_hash from " ~ this ~ " as t "
             ~ "semi join (" ~ superseded_versions() ~ ") as old on old.company_id = t.company_id "
             ~ "and old.source_file = t.source_file and old.source_hash = t.source_hash") -%}
+        {%- set version = bronze_rows_new_since(bronze_table).version -%}
         {%- if found.rows | length > 0 -%}
             insert into ops.removed_history
             select '{{ bronze_table }}', company_id, min({{ time_column }}),
-                   {{ bronze_rows_new_since(bronze_table).version or 'null' }}
+                   {{ version if version is not none else 'null' }}
             from {{ this }} where {{ of_versions(found.rows) }}
             group by company_id;
         {%- endif %}

@@ -108,6 +108,11 @@ def test_re_sent_event_and_inspection_files_leave_only_their_latest_rows(tmp_pat
     with warehouse.connect_read_only() as con:
         bounds = dict(con.execute("select table_name, ingested_from from ops.bronze_new_rows").fetchall())
         first_ingest = con.execute("select min(ingested_at) from intermediate.int_equipment_events__deduplicated").fetchall()[0][0]
+        # where the removed rows began is recorded, for the unit features to recompute after it
+        removed = dict(con.execute("select table_name, count(*) from ops.removed_history where company_id = ? "
+                                   "and earliest_ts_utc is not null and bronze_version > 0 group by 1",
+                                   [COMPANY]).fetchall())
+    assert set(removed) == {"equipment_events", "quality_inspections"}
     for bronze_table in ("equipment_events", "quality_inspections"):
         assert bounds[bronze_table] is not None and bounds[bronze_table] > first_ingest, bronze_table
     full = Warehouse.in_folder(lake / "warehouse_full")
