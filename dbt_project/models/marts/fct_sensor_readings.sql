@@ -47,7 +47,9 @@ with landed as (
      and taken.dataset_entry = s.dataset_entry and taken.source_file = s.source_file
     {% if is_incremental() %}
     where taken.load_seq > (select coalesce(max(_load_seq), 0) from {{ this }})
-    {%- if untaken %}
+    {%- if untaken and untaken.nothing %}
+      and false
+    {%- elif untaken %}
       and s.ingested_at between {{ untaken.ingested_from }} and {{ untaken.ingested_to }}
     {%- endif %}
     {% endif %}
@@ -70,8 +72,9 @@ batch as (
         ~ " and taken.dataset_entry = s.dataset_entry and taken.source_file = s.source_file"
         ~ " where taken.load_seq > " ~ untaken.after_load
         ~ " and s.ingested_at between " ~ untaken.ingested_from ~ " and " ~ untaken.ingested_to,
-        'reading_ts_utc') if untaken else none -%}
-{%- set in_batch_range = "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
+        'reading_ts_utc') if untaken and not untaken.nothing else none -%}
+{%- set in_batch_range = "false" if untaken and untaken.nothing
+                         else "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
                          if batch_range else "true" %}
 already_loaded as (
     select
