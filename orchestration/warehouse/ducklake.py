@@ -94,10 +94,15 @@ class Warehouse:
     def connect_read_only(self, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the published warehouse (or to `snapshot`), its schemas
         reading as `main.fct_…`, `kpi.…`, `features.…`, `quality.…`, `staging.…`."""
-        if snapshot is None:
-            snapshot = self.published_snapshot()
+        self._require_catalog()
         con = connect()
         try:
+            if snapshot is None:
+                # one connection finds the published snapshot and then reads at it: a DuckDB
+                # instance per step cost a reader twice the start-up
+                con.execute(self.attach_statement())
+                snapshot = self._published_or_raise(con)
+                con.execute(f"detach {ALIAS}")
             con.execute(self.attach_statement(snapshot=snapshot))
             con.execute(f"use {ALIAS}")
         except Exception:
@@ -107,14 +112,20 @@ class Warehouse:
 
     def published_snapshot(self) -> int:
         """The newest published snapshot id (raises WarehouseNotBuilt when nothing is published)."""
-        if self.catalog_file is not None and not self.catalog_file.exists():
-            raise WarehouseNotBuilt(f"No warehouse at {self.catalog} yet: materialise the warehouse assets first.")
+        self._require_catalog()
         con = connect()
         try:
             con.execute(self.attach_statement())
-            snapshot = _published(con)
+            return self._published_or_raise(con)
         finally:
             con.close()
+
+    def _require_catalog(self) -> None:
+        if self.catalog_file is not None and not self.catalog_file.exists():
+            raise WarehouseNotBuilt(f"No warehouse at {self.catalog} yet: materialise the warehouse assets first.")
+
+    def _published_or_raise(self, con: duckdb.DuckDBPyConnection) -> int:
+        snapshot = _published(con)
         if snapshot is None:
             raise WarehouseNotBuilt(f"The warehouse {self.catalog} has no published snapshot yet: "
                                     "materialise the warehouse assets first.")
