@@ -18,13 +18,18 @@ def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path
     """Names of incremental models whose existing table (in `con`'s current catalog) lacks a
     column they declare, or - under an enforced contract - has one it no longer declares (a model
     not built yet is not stale: its first build is a full one anyway)."""
+    # one look at the catalog for all of them: each query of information_schema on a DuckLake
+    # costs catalog round trips, and a build asks before every run
+    columns: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in con.execute(
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_catalog = current_database()").fetchall():
+        columns.setdefault((schema, table), set()).add(column)
     stale = []
     for node in incremental_models(manifest_path):
         if "programme_kpis" in node.get("tags", []):
             continue  # the KPI marts' history is built by its own selection, not the warehouse build
-        existing = {name for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_catalog = current_database() "
-            "and table_schema = ? and table_name = ?", [node["schema"], node["alias"]]).fetchall()}
+        existing = columns.get((node["schema"], node["alias"]), set())
         declared = set(node["columns"])
         enforced = node.get("contract", {}).get("enforced", False)
         if existing and (declared - existing or (enforced and existing - declared)):
