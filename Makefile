@@ -14,10 +14,12 @@ pipeline: tools
 	$(UV) run --frozen python -m orchestration.pipeline --fresh
 
 ## Run the test suite (what CI runs), on two workers; a test module's tests stay on one worker,
-## so its shared fixtures (a built lake, a demo run) are made once.
+## so its shared fixtures (a built lake, a demo run) are made once. Modules start in the order
+## tests/conftest.py gives (the longest first): xdist's default reorder by test count sent the
+## one-test reader module last, to run alone for six minutes while the other worker idled.
 test: tools browser servers
 	$(UV) sync --frozen --compile-bytecode
-	$(UV) run --frozen pytest -n 2 --dist loadfile
+	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 tools:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
