@@ -9,6 +9,7 @@ the warehouse's published snapshot into a DuckDB file, so both sides read exactl
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import time
 from pathlib import Path
@@ -70,17 +71,60 @@ def parameters(con: duckdb.DuckDBPyConnection) -> dict:
 
 
 def copy_to_plain(warehouse_con: duckdb.DuckDBPyConnection, target: Path) -> Path:
-    """The same rows as plain DuckDB tables in a file of their own (the baseline)."""
+    """The same rows as plain DuckDB tables in a file of their own (the baseline). A view of the
+    warehouse (the freshness mart: its hours are measured at query time) stays a view there, over
+    the plain copies of the tables it reads: copied as a table, the baseline would answer from
+    rows computed beforehand while the warehouse computes them, a different question."""
     target.unlink(missing_ok=True)
     warehouse_con.execute(f"attach '{target}' as plain")
     try:
+        views = []
         for table in TABLES:
-            if "." in table:
-                warehouse_con.execute(f"create schema if not exists plain.{table.split('.')[0]}")
-            warehouse_con.execute(f"create table plain.{table} as select * from {table}")
+            schema, _, name = table.rpartition(".")
+            warehouse_con.execute(f"create schema if not exists plain.{schema or 'main'}")
+            definition = view_definition(warehouse_con, schema or "main", name)
+            if definition is None:
+                warehouse_con.execute(f"create table plain.{table} as select * from {table}")
+            else:
+                views.append((table, definition))
+        for table, definition in views:
+            for read in tables_read_by(warehouse_con, definition):
+                if not table_exists(warehouse_con, "plain", *read):
+                    warehouse_con.execute(f"create table plain.{read[0]}.{read[1]} as select * from {read[0]}.{read[1]}")
+            warehouse_con.execute("use plain")
+            try:
+                warehouse_con.execute(definition)
+            finally:
+                warehouse_con.execute(f"use {WAREHOUSE_ALIAS}")
     finally:
         warehouse_con.execute("detach plain")
     return target
+
+
+WAREHOUSE_ALIAS = "warehouse"
+
+
+def view_definition(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """The `create view` statement of a warehouse view, its tables named without their catalog
+    (so it reads the plain copies in the baseline); None for a table."""
+    rows = con.execute("select sql from duckdb_views() where database_name = ? and schema_name = ? and view_name = ?",
+                       [WAREHOUSE_ALIAS, schema, name]).fetchall()
+    if not rows:
+        return None
+    return rows[0][0].replace(f'"{WAREHOUSE_ALIAS}".', "").replace(f"{WAREHOUSE_ALIAS}.", "")
+
+
+def tables_read_by(con: duckdb.DuckDBPyConnection, definition: str) -> list[tuple[str, str]]:
+    """(schema, table) of the warehouse tables a view definition names."""
+    tables = con.execute("select schema_name, table_name from duckdb_tables() where database_name = ?",
+                         [WAREHOUSE_ALIAS]).fetchall()
+    return [(schema, table) for schema, table in tables
+            if re.search(rf'\b"?{re.escape(schema)}"?\."?{re.escape(table)}\b', definition)]
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> bool:
+    return bool(con.execute("select 1 from duckdb_tables() where database_name = ? and schema_name = ? "
+                            "and table_name = ?", [catalog, schema, table]).fetchall())
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> list[tuple]:
