@@ -17,9 +17,10 @@ pipeline: tools
 ## so its shared fixtures (a built lake, a demo run) are made once. Modules start in the order
 ## tests/conftest.py gives (the longest first): xdist's default reorder by test count sent the
 ## one-test reader module last, to run alone for six minutes while the other worker idled.
+## The 25 slowest tests are listed at the end, so a CI log shows where the suite's time goes.
 test: tools browser servers
 	$(UV) sync --frozen --compile-bytecode
-	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
+	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=25
 
 tools:
 	@python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
