@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse.ducklake import ALIAS
+
 # The warehouse tables the queries read; the baseline holds a plain copy of each.
 TABLES = (
     "fct_sensor_readings", "fct_sensor_readings_hourly", "fct_quality_inspections", "mart_oee_daily",
@@ -95,29 +97,27 @@ def copy_to_plain(warehouse_con: duckdb.DuckDBPyConnection, target: Path) -> Pat
             try:
                 warehouse_con.execute(definition)
             finally:
-                warehouse_con.execute(f"use {WAREHOUSE_ALIAS}")
+                warehouse_con.execute(f"use {ALIAS}")
     finally:
         warehouse_con.execute("detach plain")
     return target
 
-
-WAREHOUSE_ALIAS = "warehouse"
 
 
 def view_definition(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
     """The `create view` statement of a warehouse view, its tables named without their catalog
     (so it reads the plain copies in the baseline); None for a table."""
     rows = con.execute("select sql from duckdb_views() where database_name = ? and schema_name = ? and view_name = ?",
-                       [WAREHOUSE_ALIAS, schema, name]).fetchall()
+                       [ALIAS, schema, name]).fetchall()
     if not rows:
         return None
-    return rows[0][0].replace(f'"{WAREHOUSE_ALIAS}".', "").replace(f"{WAREHOUSE_ALIAS}.", "")
+    return rows[0][0].replace(f'"{ALIAS}".', "").replace(f"{ALIAS}.", "")
 
 
 def tables_read_by(con: duckdb.DuckDBPyConnection, definition: str) -> list[tuple[str, str]]:
     """(schema, table) of the warehouse tables a view definition names."""
     tables = con.execute("select schema_name, table_name from duckdb_tables() where database_name = ?",
-                         [WAREHOUSE_ALIAS]).fetchall()
+                         [ALIAS]).fetchall()
     return [(schema, table) for schema, table in tables
             if re.search(rf'\b"?{re.escape(schema)}"?\."?{re.escape(table)}\b', definition)]
 
