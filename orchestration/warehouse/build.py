@@ -17,6 +17,7 @@ incremental work.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -224,22 +225,39 @@ def hold(warehouse: Warehouse, offences: list) -> int:
 
 
 def run_dbt(args: list[str], *, target_path: Path) -> list:
-    """Run one dbt command on the warehouse project; raise with the failed nodes named."""
+    """Run one dbt command on the warehouse project; raise with the failed nodes named.
+
+    A build writes no JSON artifacts (`--no-write-json`): serialising the manifest twice and the
+    run results took about half a second of every build, and nothing reads them after a build
+    that succeeded. A failed one writes what the search for its offending companies reads
+    (`offences_of_failed_build`): its run results and the project's manifest."""
     from dbt.cli.main import dbtRunner
 
     project = str(warehouse_dbt_project.project_dir)
+    run_results = Path(target_path) / "run_results.json"
+    run_results.unlink(missing_ok=True)  # an earlier build's results must not be taken for this one's
     try:
-        outcome = dbtRunner().invoke([*args, "--project-dir", project, "--profiles-dir", project,
+        outcome = dbtRunner().invoke([*args, "--no-write-json", "--project-dir", project, "--profiles-dir", project,
                                       "--target-path", str(target_path)])
     finally:
         _close_duckdb_environment()
     results = list(getattr(outcome.result, "results", None) or [])
     if not outcome.success:
+        write_failure_artifacts(outcome.result, Path(target_path))
         failed = [f"{r.node.unique_id}: {r.status} {r.message or ''}".strip() for r in results
                   if str(r.status) in ("error", "fail", "runtime error")]
         detail = "; ".join(failed[:10]) or repr(outcome.exception)
         raise WarehouseBuildFailed(f"dbt {' '.join(args)} failed: {detail} (log: {target_path / 'dbt.log'})")
     return results
+
+
+def write_failure_artifacts(result, target_path: Path) -> None:
+    """The run results of a failed build, and the manifest they refer to, where dbt would have
+    written them (the project's manifest: the same nodes, parsed once per change of the project)."""
+    target_path.mkdir(parents=True, exist_ok=True)
+    if hasattr(result, "write"):
+        result.write(str(target_path / "run_results.json"))
+    shutil.copyfile(warehouse_dbt_project.manifest_path, target_path / "manifest.json")
 
 
 def _close_duckdb_environment() -> None:
