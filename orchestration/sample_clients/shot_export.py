@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +180,18 @@ def per_shot_entries(mapping: dict) -> tuple[dict, dict, dict] | None:
     return shots, verdicts, states
 
 
+# The machine's shot counter runs on from day to day, whichever days an export covers: the days
+# generated in one call and in several calls get the same shot numbers. (Restarting at 100 in
+# every call gave each later day the numbers of the first day's shots, so a benchmark adding one
+# day at a time made every such shot a window of weeks.)
+SHOT_COUNTER_FROM = date(2020, 1, 1)
+
+
+def first_shot_of(day: date, shots_a_day: int) -> int:
+    """The counter of the first shot of `day`."""
+    return 100 + (day - SHOT_COUNTER_FROM).days * shots_a_day
+
+
 def write_shot_company(landing_root: Path, company_id: str, mapping: dict, *, seed: int, start, days: int,
                        label_pattern: bool, company_seed: int, sampling_seconds: int = 60) -> tuple[list[dict], dict]:
     """`days` daily shot tables of a die caster casting around the clock (a shot every 30-40 s),
@@ -196,7 +208,8 @@ def write_shot_company(landing_root: Path, company_id: str, mapping: dict, *, se
                for i, name in enumerate(shots_entry["sensors"])}
     zone = ZoneInfo(mapping.get("timezone") or "Asia/Seoul")
     shots_a_day = max(100, 2400 * 60 // max(1, int(sampling_seconds)))
-    files, counts, first_shot = [], {"shots": 0, "labelled_shots": 0, "failed_shots": 0}, 100
+    files, counts = [], {"shots": 0, "labelled_shots": 0, "failed_shots": 0}
+    first_shot = first_shot_of(date(start.year, start.month, start.day), shots_a_day)
     for day in range(days):
         local_day = datetime(start.year, start.month, start.day) + timedelta(days=day)
         stamp = local_day.strftime("%Y%m%d")

@@ -8,6 +8,7 @@ with pandas the way tests/test_end_to_end.py reads them), never from the generat
 
 from __future__ import annotations
 
+import csv
 import fnmatch
 import functools
 import hashlib
@@ -596,3 +597,30 @@ def test_impossible_requests_fail_with_a_clear_message(tmp_path):
     with pytest.raises(ValueError, match="outside the sample period"):
         generate_sample(tmp_path / "d", companies=["CJ-COS-01"], days=1, sampling_seconds=900,
                         defects=[PlantedDefect("spike", "CJ-COS-01", "TEMP", datetime(2026, 12, 25, 1))])
+
+
+def test_a_die_casters_shot_counter_runs_on_across_exports_made_day_by_day(tmp_path):
+    """A machine's shot counter does not restart when the center asks for one more day: the days
+    generated in one call and one at a time carry the same shot numbers, and no day reuses
+    another's (a reused number would join two shots weeks apart into one unit)."""
+    company = "JC-DCS-03"
+
+    def shots_by_day(landing: Path) -> dict[str, list[str]]:
+        days = {}
+        for path in sorted((landing / company).rglob("*.csv")):
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            if rows and "count" in rows[0]:
+                days[re.search(r"\d{8}", path.name).group()] = [row["count"] for row in rows]
+        return days
+
+    start = datetime(2026, 10, 4).date()
+    generate_sample(tmp_path / "once" / "landing", seed=5, start=start, days=2, sampling_seconds=1200,
+                    companies=[company])
+    for offset in range(2):
+        generate_sample(tmp_path / "daily" / "landing", seed=5, start=start + timedelta(days=offset), days=1,
+                        sampling_seconds=1200, companies=[company])
+    once, daily = shots_by_day(tmp_path / "once" / "landing"), shots_by_day(tmp_path / "daily" / "landing")
+    assert sorted(once) == sorted(daily) == ["20261004", "20261005"]
+    assert daily == once
+    assert not set(daily["20261004"]) & set(daily["20261005"])
