@@ -100,8 +100,13 @@
   the company's units that end after t; and a unit whose own window changed. SQL selecting
   unit_key, or none when every unit is computed (a full build, or what the table has seen is not
   known).
+  `reads_inspections=false` (the equipment state): only events make a unit's history there, and
+  other units' windows do not enter it, so new or removed inspections and other units' changed
+  windows reach no unit. Without this, a per-shot client that reuses its shot ids every day (a
+  window of weeks, moved each day) made every new day recompute the state of all its units since
+  its first day.
 -#}
-{% macro units_with_changed_history() -%}
+{% macro units_with_changed_history(reads_inspections=true) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
@@ -117,16 +122,21 @@
         with changed_since as (
             select company_id, min(event_ts_utc) as since from {{ events }}
             where _bronze_version > {{ seen[0] }} group by company_id
+            {%- if reads_inspections %}
             union all
             select company_id, min(inspected_at_utc) from {{ inspections }}
             where _bronze_version > {{ seen[1] }} group by company_id
+            {%- endif %}
             {%- if removed is not none %}
             union all
             select company_id, min(earliest_ts_utc) from {{ removed.include(database=false) }}
             where (table_name = 'equipment_events' and bronze_version > {{ seen[0] }})
+            {%- if reads_inspections %}
                or (table_name = 'quality_inspections' and bronze_version > {{ seen[1] }})
+            {%- endif %}
             group by company_id
             {%- endif %}
+            {%- if reads_inspections %}
             union all
             select company_id, least(min(end_ts_utc), min(replaced_end_ts_utc)) from {{ versions }}
             where changed_at > {{ windows_seen }} group by company_id
@@ -138,6 +148,7 @@
             where v.changed_at > {{ windows_seen }}
               and (v.replaced_end_ts_utc is null or v.window_fingerprint is null)
             group by i.company_id
+            {%- endif %}
         )
         select u.unit_key
         from {{ ref('production_units') }} as u

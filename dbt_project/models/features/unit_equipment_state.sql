@@ -20,11 +20,12 @@
   their product (a shot id a client reuses every day has a window of weeks). Of events at the
   same instant only the last one's state lasts; all of them count as events. Seconds are summed
   in whole microseconds, so the totals do not depend on the order they are added in.
-  A normal build computes again only the units a change of history since its last build can
-  reach (macros/unit_windows.sql: units_with_changed_history), from all history: a new day costs
-  about a day's units. `--full-refresh` computes every unit the same way.
+  A normal build computes again only the units a change of events since its last build can
+  reach, and the units whose own window changed (macros/unit_windows.sql:
+  units_with_changed_history), from all history: a new day costs about a day's units.
+  `--full-refresh` computes every unit the same way.
 -#}
-{%- set recompute = units_with_changed_history() if execute and is_incremental() else none %}
+{%- set recompute = units_with_changed_history(reads_inspections=false) if execute and is_incremental() else none %}
 with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
     from {{ ref('production_units') }}
