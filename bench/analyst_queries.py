@@ -103,7 +103,6 @@ def copy_to_plain(warehouse_con: duckdb.DuckDBPyConnection, target: Path) -> Pat
     return target
 
 
-
 def view_definition(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
     """The `create view` statement of a warehouse view, its tables named without their catalog
     (so it reads the plain copies in the baseline); None for a table."""

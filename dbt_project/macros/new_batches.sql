@@ -6,8 +6,8 @@
   at all: without a range to prune by, its filter on the ledger scanned every bronze file only to
   find no new row - 6.4 s of a build with nothing new at 30 days). The ingest time range is only
   a hint for DuckDB to skip bronze files by their statistics (a constant prunes Delta files, a
-  subquery does not); the batches themselves decide which rows are taken. Unit tests feed refs as CTEs, which a separate query
-  cannot see: they get none, and the model keeps its plain filter.
+  subquery does not); the batches themselves decide which rows are taken. Unit tests feed refs as
+  CTEs, which a separate query cannot see: they get none, and the model keeps its plain filter.
 -#}
 {% macro untaken_batches(batches_relation, fact) %}
     {%- if not execute or '__dbt__cte__' in (batches_relation | string) -%}

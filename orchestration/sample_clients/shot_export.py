@@ -209,7 +209,6 @@ def write_shot_company(landing_root: Path, company_id: str, mapping: dict, *, se
     zone = ZoneInfo(mapping.get("timezone") or "Asia/Seoul")
     shots_a_day = max(100, 2400 * 60 // max(1, int(sampling_seconds)))
     files, counts = [], {"shots": 0, "labelled_shots": 0, "failed_shots": 0}
-    first_shot = first_shot_of(date(start.year, start.month, start.day), shots_a_day)
     for day in range(days):
         local_day = datetime(start.year, start.month, start.day) + timedelta(days=day)
         stamp = local_day.strftime("%Y%m%d")
@@ -219,10 +218,10 @@ def write_shot_company(landing_root: Path, company_id: str, mapping: dict, *, se
         export = write_shot_export(
             landing_root / company_id / shot_relative, company_id=company_id, shots=shots_a_day, columns=0,
             pattern="inside" if label_pattern else None, seed=seed + company_seed + day, start=local_day,
-            cycle_s=(30 * 2400 // shots_a_day, 40 * 2400 // shots_a_day), pattern_share=0.02, fail_pattern=0.7, fail_normal=0.001, first_shot=first_shot,
+            cycle_s=(30 * 2400 // shots_a_day, 40 * 2400 // shots_a_day), pattern_share=0.02, fail_pattern=0.7, fail_normal=0.001,
+            first_shot=first_shot_of(local_day.date(), shots_a_day),
             label_path=landing_root / company_id / label_relative if label_relative else None,
             drift_sd={"molten_temp": 1.2} if drifted else None, spec=columns)
-        first_shot += len(export.shot_ids)
         counts["shots"] += len(export.shot_ids)
         end_of_day = local_day + timedelta(days=1)
         for relative, dataset, landed in ((shot_relative, "sensor_readings", end_of_day + timedelta(minutes=7)),
