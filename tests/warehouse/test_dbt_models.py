@@ -41,7 +41,7 @@ MARTS = ("dim_company", "dim_region", "dim_industry", "dim_tag", "dim_defect_typ
          "mart_company_data_freshness", "fct_work_orders", "fct_shipments")
 # Columns that legitimately differ between two builds of the same data: the load numbers (a fresh
 # warehouse takes everything as load 1) and the build time.
-VOLATILE = {"_load_seq", "measured_at", "hours_since_last_landing"}
+VOLATILE = {"_load_seq", "_bronze_version", "measured_at", "hours_since_last_landing"}
 NOT_TESTS = "resource_type:test resource_type:unit_test"  # builds whose tests are not looked at
 FULL_REFRESH = """
 import sys

@@ -1,12 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='inspection_key',
+        on_schema_change='append_new_columns',
+        pre_hook=["{{ delete_rows_gone(ref('int_quality_inspections__deduplicated'), 'inspection_key', 'quality_inspections') }}"]
+    )
+}}
 {#- One row per inspection (inspection_key; int_quality_inspections__deduplicated keeps the latest
-    ingest of each), with its shift. -#}
-with latest as (
-    select * from {{ ref('int_quality_inspections__deduplicated') }}
-),
-
-shifted as (
-    {{ with_shift('latest', 'latest.inspected_at_kst') }}
-),
+    ingest of each), with its shift.
+    A normal build shifts only the inspections taken since (macros/shifted_facts.sql). -#}
+{{ shifted_rows_of(ref('int_quality_inspections__deduplicated'), 'latest.inspected_at_kst') }},
 
 final as (
     select
@@ -31,8 +35,10 @@ final as (
         cast(defect_name_ko as varchar) as defect_name_ko,
         cast(defect_name_en as varchar) as defect_name_en,
         cast(source_file as varchar) as source_file,
-        cast(source_row as bigint) as source_row
-    from shifted
+        cast(source_row as bigint) as source_row,
+        cast(_bronze_version as bigint) as _bronze_version,
+        cast(shifts_fingerprint as varchar) as _shifts_fingerprint
+    from fingerprinted
 )
 
 select * from final

@@ -9,7 +9,8 @@
 {#-
   Per sensor per UTC hour: count, min, max, avg, stddev of value_si. A normal build recomputes
   only the (sensor, hour) pairs that received readings in the new ingest batches, from all of that
-  pair's readings in fct_sensor_readings. Mean and stddev come from exact decimal sums (see
+  pair's readings in fct_sensor_readings, and gives a company whose shifts changed its hours' new
+  shifts (macros/shifted_facts.sql). Mean and stddev come from exact decimal sums (see
   `moments`), so they do not depend on the physical row order: incremental and full builds agree to
   the bit, and the aggregation streams (ordered aggregates held every value of every hour in memory
   and ran out of it on a full build of ~50M readings).
@@ -93,9 +94,29 @@ described as (
     left join moments as m using (company_id, sensor_id, hour_utc)
 ),
 
+{%- set hour_columns = ['company_id', 'site_id', 'line_id', 'equipment_id', 'sensor_id', 'source_tag', 'tag_code',
+                        'si_unit', 'hour_utc', 'readings', 'readings_converted', 'min_value_si', 'max_value_si',
+                        'avg_value_si', 'stddev_value_si', 'last_reading_ts_utc', '_load_seq'] %}
+{%- set reshift = companies_with_changed_shifts() if execute and is_incremental() else [] %}
+hours as (
+    select {{ hour_columns | join(', ') }} from described
+    {%- if reshift %}
+    union all
+    -- the other hours of a company whose shifts changed keep their statistics, under their new shift
+    select {{ hour_columns | join(', ') }} from {{ this }} as t
+    where t.company_id in ('{{ reshift | join("', '") }}')
+      and not exists (select 1 from described as d
+                      where d.company_id = t.company_id and d.sensor_id = t.sensor_id and d.hour_utc = t.hour_utc)
+    {%- endif %}
+),
+
 {#- an hour belongs to the shift it begins in -#}
 shifted as (
-    {{ with_shift('described', to_kst('described.hour_utc')) }}
+    {{ with_shift('hours', to_kst('hours.hour_utc')) }}
+),
+
+fingerprinted as (
+    {{ with_shift_fingerprint('shifted') }}
 ),
 
 final as (
@@ -121,8 +142,9 @@ final as (
         cast(avg_value_si as double) as avg_value_si,
         cast(stddev_value_si as double) as stddev_value_si,
         cast(last_reading_ts_utc as timestamptz) as last_reading_ts_utc,
-        cast(_load_seq as bigint) as _load_seq
-    from shifted
+        cast(_load_seq as bigint) as _load_seq,
+        cast(shifts_fingerprint as varchar) as _shifts_fingerprint
+    from fingerprinted
 )
 
 {#- a sensor's hours in order: the files compress, and a sensor's week is a few row groups -#}
