@@ -200,3 +200,5 @@ def load_marts(con: duckdb.DuckDBPyConnection, *samples: UnitSample) -> None:
     """)
     for table in ("fct_sensor_readings", "fct_sensor_readings_hourly"):  # one warehouse load holds them all
         con.execute(f"alter table main.{table} add column _load_seq bigint default 1")
+    for table in ("fct_quality_inspections", "fct_equipment_events"):  # and one bronze version
+        con.execute(f"alter table main.{table} add column _bronze_version bigint default 1")

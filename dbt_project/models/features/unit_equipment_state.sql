@@ -22,7 +22,8 @@
   in whole microseconds, so the totals do not depend on the order they are added in.
   A normal build computes again only the units a change of events since its last build can
   reach, and the units whose own window changed (macros/unit_windows.sql:
-  units_with_changed_history), from all history: a new day costs about a day's units.
+  units_with_changed_history), from the events since the last one before the earliest of them:
+  a new day costs about a day's units and events.
   `--full-refresh` computes every unit the same way.
 -#}
 {%- set recompute = units_with_changed_history(reads_inspections=false) if execute and is_incremental() else none %}
@@ -34,14 +35,43 @@ with units as (
     {%- endif %}
 ),
 
+{%- if recompute %}
+since as (
+    -- the earliest start among the units computed again, per company
+    select company_id, min(start_ts_utc) as since from units group by company_id
+),
+
+carried_in as (
+    -- per equipment, the earliest of its lines' last events at or before that start. The events
+    -- from there on are a whole suffix of each equipment's (and each line's) sequence holding the
+    -- state in force at every such unit's start; the running totals below start there, and a
+    -- unit only ever reads them as differences between its end and its start
+    select company_id, equipment_id, min(last_ts_utc) as from_ts_utc
+    from (select e.company_id, e.equipment_id, e.line_id, max(e.event_ts_utc) as last_ts_utc
+          from {{ ref('fct_equipment_events') }} as e
+          join since as s on s.company_id = e.company_id and e.event_ts_utc <= s.since
+          where e.equipment_id is not null
+          group by e.company_id, e.equipment_id, e.line_id)
+    group by company_id, equipment_id
+),
+{%- endif %}
+
 events as (
     select
-        company_id, line_id, equipment_id, event_type, event_ts_utc,
-        lead(event_ts_utc) over (
-            partition by company_id, equipment_id order by event_ts_utc, event_type, event_key
+        e.company_id, e.line_id, e.equipment_id, e.event_type, e.event_ts_utc,
+        lead(e.event_ts_utc) over (
+            partition by e.company_id, e.equipment_id order by e.event_ts_utc, e.event_type, e.event_key
         ) as next_event_ts_utc
-    from {{ ref('fct_equipment_events') }}
-    where equipment_id is not null and event_ts_utc is not null
+    from {{ ref('fct_equipment_events') }} as e
+    {%- if recompute %}
+    semi join since as s on s.company_id = e.company_id
+    left join carried_in as c on c.company_id = e.company_id and c.equipment_id = e.equipment_id
+    {%- endif %}
+    where e.equipment_id is not null and e.event_ts_utc is not null
+    {%- if recompute %}
+      -- an equipment with no event before the earliest start: all of its events
+      and e.event_ts_utc >= coalesce(c.from_ts_utc, timestamptz '-infinity')
+    {%- endif %}
 ),
 
 unit_equipment as (

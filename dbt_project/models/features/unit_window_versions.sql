@@ -19,6 +19,11 @@ with units as (
            {{ surrogate_key(['unit_kind', 'company_id', 'line_id', 'equipment_id', 'unit_id',
                              'start_ts_utc', 'end_ts_utc']) }} as window_fingerprint
     from {{ ref('production_units') }}
+    {%- if is_incremental() %}
+    -- only units made by this build can have a new window (production_units makes every unit that
+    -- can change again)
+    where _made_at = (select max(_made_at) from {{ ref('production_units') }})
+    {%- endif %}
 ),
 
 {% if is_incremental() %}
@@ -29,8 +34,14 @@ changed as (
            u.end_ts_utc,
            k.end_ts_utc as replaced_end_ts_utc
     from units as u
-    full join (select * from {{ this }} where window_fingerprint is not null) as k using (unit_key)
+    left join (select * from {{ this }} where window_fingerprint is not null) as k using (unit_key)
     where u.window_fingerprint is distinct from k.window_fingerprint
+    union all
+    -- units that are gone
+    select k.unit_key, k.company_id, null, null, k.end_ts_utc
+    from {{ this }} as k
+    where k.window_fingerprint is not null
+      and not exists (select 1 from {{ ref('production_units') }} as p where p.unit_key = k.unit_key)
 ),
 {% else %}
 changed as (
