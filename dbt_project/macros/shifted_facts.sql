@@ -1,8 +1,8 @@
 {#-
   The event and inspection facts (fct_equipment_events, fct_quality_inspections) are their
-  deduplicated intermediate tables with each row's work shift (the hourly sensor facts re-shift
-  their own rows: macros/shifted_facts.sql, fct_sensor_readings_hourly). A normal build takes only the rows
-  the intermediate table took since (its `_bronze_version` above the highest here), and again
+  deduplicated intermediate tables with each row's work shift (fct_sensor_readings_hourly uses
+  the same fingerprints and re-shifts its own rows). A normal build takes only the rows the
+  intermediate table took since (its `_bronze_version` above the highest here), and again
   every row of a company whose shifts changed since its rows were shifted (dim_shift's rows of
   the company, fingerprinted in `_shifts_fingerprint`); rows that left the intermediate table with
   a superseded file version leave here too (`delete_rows_gone`). So a new day costs a day, and
