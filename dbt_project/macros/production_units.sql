@@ -15,7 +15,7 @@
     {%- endif -%}
     {%- set shots, inspections, lots = ref('int_sensor_shots'), ref('fct_quality_inspections'), ref('fct_production_lots') -%}
     {%- set new_inspection = "(_bronze_version > " ~ seen[1] ~ " or _bronze_version is null)" -%}
-    {%- set removed = adapter.get_relation(database=target.database, schema='ops', identifier='removed_history') -%}
+    {%- set removed = removed_history() -%}
     {%- set found = run_query("
         with per_shot as (select distinct company_id from " ~ this ~ " where unit_kind = 'shot'),
         with_lots as (select distinct company_id from " ~ lots ~ " where end_ts_utc > start_ts_utc),
@@ -38,12 +38,8 @@
           and i.company_id not in (select company_id from with_lots)"
         ~ (" union select company_id from " ~ removed.include(database=false)
            ~ " where table_name = 'quality_inspections' and bronze_version > " ~ seen[1] if removed is not none else "")) -%}
-    {%- set redo = found.columns[0].values() | list -%}
-    {#- as a subquery, so `not in` holds for every company when the list is empty -#}
-    {%- set quoted = [] -%}
-    {%- for company in redo %}{% do quoted.append("'" ~ (company | replace("'", "''")) ~ "'") %}{% endfor -%}
     {{ return({'shots_seen': seen[0], 'new_inspection': new_inspection,
-               'redo': "select unnest([" ~ (quoted | join(", ")) ~ "]::varchar[])"}) }}
+               'redo': company_list(found.columns[0].values() | list)}) }}
 {%- endmacro %}
 
 {#- Pre-hook of production_units: the units made again whole leave first (every lot; every unit of

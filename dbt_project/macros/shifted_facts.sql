@@ -16,7 +16,7 @@ with latest as (
     where _bronze_version is null
        or _bronze_version > (select coalesce(max(_bronze_version), -1) from {{ this }})
        {%- if redo %}
-       or company_id in ('{{ redo | join("', '") }}')
+       or company_id in ({{ company_list(redo) }})
        {%- endif %}
     {%- endif %}
 ),
@@ -63,8 +63,7 @@ fingerprinted as (
   version since this table's last build (ops.removed_history names the companies and versions).
 -#}
 {% macro delete_rows_gone(deduplicated, key, bronze_table) -%}
-    {%- set removed = adapter.get_relation(database=target.database, schema='ops', identifier='removed_history')
-                      if execute else none -%}
+    {%- set removed = removed_history() if execute else none -%}
     {%- if execute and is_incremental() and removed is not none -%}
         delete from {{ this }} as f
         where f.company_id in (select company_id from {{ removed.include(database=false) }}

@@ -14,7 +14,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set events = ref('int_equipment_events__deduplicated') -%}
-    {%- set removed = adapter.get_relation(database=target.database, schema='ops', identifier='removed_history') -%}
+    {%- set removed = removed_history() -%}
     {%- set changes -%}
         with changed as (
             select company_id, equipment_id, min(event_ts_utc) as since

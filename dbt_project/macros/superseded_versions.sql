@@ -74,3 +74,9 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- ops.removed_history (written by delete_superseded_rows), or none before a build has made it. -#}
+{% macro removed_history() -%}
+    {{ return(adapter.get_relation(database=target.database, schema='ops', identifier='removed_history')) }}
+{%- endmacro %}
+

@@ -117,7 +117,7 @@
     {%- endif -%}
     {%- set events, inspections = ref('int_equipment_events__deduplicated'), ref('int_quality_inspections__deduplicated') -%}
     {%- set versions, windows_seen = ref('unit_window_versions'), "timestamptz '" ~ seen[2] ~ "'" -%}
-    {%- set removed = adapter.get_relation(database=target.database, schema='ops', identifier='removed_history') -%}
+    {%- set removed = removed_history() -%}
     {%- set units -%}
         with changed_since as (
             select company_id, min(event_ts_utc) as since from {{ events }}

@@ -104,7 +104,7 @@ hours as (
     union all
     -- the other hours of a company whose shifts changed keep their statistics, under their new shift
     select {{ hour_columns | join(', ') }} from {{ this }} as t
-    where t.company_id in ('{{ reshift | join("', '") }}')
+    where t.company_id in ({{ company_list(reshift) }})
       and not exists (select 1 from described as d
                       where d.company_id = t.company_id and d.sensor_id = t.sensor_id and d.hour_utc = t.hour_utc)
     {%- endif %}
