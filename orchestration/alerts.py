@@ -22,6 +22,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from orchestration import settings
+from orchestration.lakehouse.delta_reads import delta_dataset
 
 log = logging.getLogger("orchestration.alerts")
 
@@ -87,7 +88,7 @@ def read_alerts(lake_root: Path | None = None) -> list[dict]:
     table = alerts_table(lake_root)
     if not (table / "_delta_log").exists():
         return []
-    return DeltaTable(str(table)).to_pyarrow_dataset().to_table().to_pylist()
+    return delta_dataset(DeltaTable(str(table))).to_table().to_pylist()
 
 
 def _root_cause(error) -> str:

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 from orchestration.feature_checks import FEATURE_CHECKS
 from orchestration.kpi_checks import KPI_CHECKS
 from orchestration.lakehouse.bronze import LOG_TABLE
+from orchestration.lakehouse.delta_reads import delta_dataset
 from orchestration.lakehouse.registry import CADENCES, load_registry
 from orchestration.partitions import company_partitions
 from orchestration.resources import LakeResource
@@ -30,7 +31,7 @@ def read_ledger(lake: LakeResource, columns: list[str], company_id: str | None =
     table = lake.bronze_lake().open(LOG_TABLE)
     if table is None:
         return None
-    dataset = table.to_pyarrow_dataset()
+    dataset = delta_dataset(table)
     where = (pc.field("company_id") == company_id) if company_id else None
     return dataset.to_table(columns=columns, filter=where)
 

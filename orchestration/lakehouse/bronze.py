@@ -28,6 +28,7 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import TableNotFoundError
 
 from orchestration.ingest.bronze_schemas import UTC_TS, bronze_schema
+from orchestration.lakehouse.delta_reads import delta_dataset
 from orchestration.lakehouse.storage import Location, as_location, child, is_remote
 
 REJECTIONS_SCHEMA = pa.schema(
@@ -106,7 +107,7 @@ class BronzeLake:
         table = self.open(name)
         if table is None:
             return set()
-        values = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+        values = delta_dataset(table, company_id).to_table(
             columns=[column]
         )[column]
         return set(pc.unique(values).to_pylist()) - {None}
@@ -117,7 +118,7 @@ class BronzeLake:
         table = self.open(name)
         if table is None:
             return set()
-        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)])
+        dataset = delta_dataset(table, company_id)
         present = [c for c in columns if c in dataset.schema.names]
         values = dataset.to_table(columns=present)
         if values.num_rows == 0:

@@ -31,6 +31,7 @@ from orchestration.lakehouse.bronze import (
     with_lineage,
 )
 from orchestration.lakehouse.company_lock import company_lock
+from orchestration.lakehouse.delta_reads import delta_dataset
 
 
 @dataclass
@@ -283,7 +284,7 @@ class Ledger:
         table = bronze.open(LOG_TABLE)
         if table is None:
             return cls({}, {})
-        dataset = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)])
+        dataset = delta_dataset(table, company_id)
         wanted = ["source_file", "source_hash", "dataset", "dataset_entry", "status", "mapping_version", "ingested_at"]
         rows = dataset.to_table(columns=[c for c in wanted if c in dataset.schema.names]).to_pylist()
         rows.sort(key=lambda r: r["ingested_at"])
@@ -339,7 +340,7 @@ def _current_versions(bronze: BronzeLake, company_id: str) -> dict[str, str]:
     table = bronze.open(LOG_TABLE)
     if table is None:
         return {}
-    rows = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+    rows = delta_dataset(table, company_id).to_table(
         columns=["source_file", "source_hash", "status", "ingested_at"]).to_pylist()
     landed: dict[tuple[str, str], datetime] = {}  # (file, version) -> when it last landed, unless retracted since
     for row in sorted(rows, key=lambda r: r["ingested_at"]):

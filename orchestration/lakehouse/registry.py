@@ -14,6 +14,7 @@ import yaml
 from orchestration import settings
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS
 from orchestration.lakehouse.bronze import BronzeLake
+from orchestration.lakehouse.delta_reads import delta_dataset
 
 REGIONS = ("cheongju", "chungju", "jincheon", "eumseong")
 STAGES = ("consulting", "collection", "quality", "ai_development", "demonstration", "post_management")
@@ -277,7 +278,7 @@ def _same_registry_rows(bronze: BronzeLake, name: str, table: pa.Table) -> bool:
     current = bronze.open(name)
     if current is None:
         return False
-    held = current.to_pyarrow_dataset().to_table()
+    held = delta_dataset(current).to_table()
     if held.schema.remove_metadata() != table.schema.remove_metadata():
         return False
 

@@ -28,6 +28,7 @@ from deltalake import CommitProperties
 from orchestration.ingest.bronze_schemas import DATASETS
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_TABLE, BronzeLake, rows_of
 from orchestration.lakehouse.company_lock import company_lock
+from orchestration.lakehouse.delta_reads import delta_dataset
 
 
 @dataclass
@@ -57,7 +58,7 @@ def retract_file(company_id: str, source_file: str, *, bronze: BronzeLake, quara
     with company_lock(lock_dir or Path(quarantine_root).parent / "locks", company_id):
         log = bronze.open(LOG_TABLE)
         logged = [] if log is None else [
-            r for r in log.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+            r for r in delta_dataset(log, company_id).to_table(
                 columns=["source_file", "source_hash", "dataset", "dataset_entry", "status", "ingested_at",
                          "supersedes"]).to_pylist()
             if r["source_file"] == source_file]
@@ -141,7 +142,7 @@ def files_in_ledger(bronze: BronzeLake, company_id: str) -> list[str]:
     log = bronze.open(LOG_TABLE)
     if log is None:
         return []
-    names = log.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table(
+    names = delta_dataset(log, company_id).to_table(
         columns=["source_file"])["source_file"]
     return sorted(set(names.to_pylist()) - {None})
 

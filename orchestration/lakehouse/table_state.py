@@ -11,6 +11,8 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from orchestration.lakehouse.delta_reads import delta_dataset
+
 PREVIEW_ROWS = 5
 
 
@@ -35,7 +37,7 @@ def company_table_state(table_path: Path | str, company_id: str, storage_options
     actions = pa.table(table.get_add_actions(flatten=True)).to_pydict()
     partition = actions.get("partition.company_id", [None] * len(actions.get("num_records", [])))
     mine = [n for n, c in zip(actions.get("num_records", []), partition) if c == company_id]
-    rows = table.to_pyarrow_dataset()
+    rows = delta_dataset(table)
     schema = rows.schema
     head = rows.head(PREVIEW_ROWS, filter=pc.field("company_id") == company_id) if mine else schema.empty_table()
     return {

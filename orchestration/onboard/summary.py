@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 
 from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, BronzeLake
+from orchestration.lakehouse.delta_reads import delta_dataset
 
 LANDED = ("ingested", "partial")
 FIRST_REASONS = 3
@@ -91,7 +92,7 @@ def _company_rows(bronze: BronzeLake, table_name: str, company_id: str) -> list[
     table = bronze.open(table_name)
     if table is None:
         return []
-    rows = table.to_pyarrow_dataset(file_pruning_predicate=[("company_id", "=", company_id)]).to_table()
+    rows = delta_dataset(table, company_id).to_table()
     rows = rows.filter(pc.equal(rows["company_id"], company_id))
     return rows.to_pylist()
 
