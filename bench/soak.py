@@ -213,11 +213,15 @@ class Soak:
     def ledger(self) -> list[dict]:
         from deltalake import DeltaTable
 
+        from orchestration.lakehouse.delta_reads import delta_dataset
+
         path = self.lake / "bronze" / "ingest_log"
-        return DeltaTable(str(path)).to_pyarrow_table().to_pylist() if (path / "_delta_log").exists() else []
+        return delta_dataset(DeltaTable(str(path))).to_table().to_pylist() if (path / "_delta_log").exists() else []
 
     def account(self) -> dict:
         from deltalake import DeltaTable
+
+        from orchestration.lakehouse.delta_reads import delta_dataset
 
         ledger = self.ledger()
         by_hash: dict[str, list[dict]] = defaultdict(list)
@@ -241,7 +245,7 @@ class Soak:
             path = self.lake / "bronze" / dataset
             if not (path / "_delta_log").exists():
                 continue
-            table = DeltaTable(str(path)).to_pyarrow_table()
+            table = delta_dataset(DeltaTable(str(path))).to_table()
             key = [c for c in ("_source_hash", "_dataset_entry", "_source_row", "source_tag", "sequence_id")
                    if c in table.column_names]
             counts = table.group_by(key).aggregate([([], "count_all")])

@@ -1,0 +1,49 @@
+"""dbt-duckdb plugin (named in `dbt_project/profiles.yml` under `plugins:`): the warehouse, the
+extension folder and the object store of dbt's connection come from the environment, as every
+other connection of the project takes them.
+
+- `WAREHOUSE_CATALOG` and `WAREHOUSE_DATA_PATH` go into the profile's `warehouse` attachment, and
+  the extension folder (`DUCKDB_EXTENSION_DIR`, laid out on first use) into the connection's
+  settings, when dbt connects. The profile itself
+  names only the defaults, so it reads the same for every warehouse: dbt keys its saved parse
+  (`partial_parse.msgpack`) on the profile, and a profile that named each warehouse made the
+  first build of every new warehouse parse the whole project again (3 of its 6 s alone), while the
+  project's own parse could serve it (`orchestration.warehouse.dbt_project.seed_partial_parse`).
+- With the `AWS_*` variables that delta-rs reads (orchestration/lakehouse/storage.py), an S3
+  secret is made before the attach, so a `DATA_PATH 's3://…'` and the sources'
+  `delta_scan('s3://…')` both work. Without them it makes none.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from orchestration.lakehouse.storage import duckdb_s3_secret, storage_options
+from orchestration.warehouse.connection import extension_directory
+
+WAREHOUSE_ALIAS = "warehouse"
+CATALOG_KINDS = ("sqlite", "postgres", "duckdb", "mysql")
+
+
+def ducklake_path(catalog: str) -> str:
+    """`ducklake:<kind>:<where>` for a catalog setting; a bare path is a SQLite file."""
+    return f"ducklake:{catalog if catalog.split(':')[0] in CATALOG_KINDS else 'sqlite:' + catalog}"
+
+
+class Plugin(BasePlugin):
+    def update_connection_config(self, creds, config: dict) -> None:
+        for attachment in creds.attach or []:
+            if attachment.alias != WAREHOUSE_ALIAS:
+                continue
+            if os.environ.get("WAREHOUSE_CATALOG"):
+                attachment.path = ducklake_path(os.environ["WAREHOUSE_CATALOG"])
+            if os.environ.get("WAREHOUSE_DATA_PATH"):
+                attachment.options = {**(attachment.options or {}), "data_path": os.environ["WAREHOUSE_DATA_PATH"]}
+        config["extension_directory"] = str(extension_directory())
+
+    def configure_connection(self, conn) -> None:
+        options = storage_options()
+        if options:
+            conn.execute(duckdb_s3_secret(options))
