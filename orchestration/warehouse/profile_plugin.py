@@ -20,16 +20,11 @@ import os
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from orchestration import settings
 from orchestration.lakehouse.storage import duckdb_s3_secret, storage_options
 from orchestration.warehouse.connection import extension_directory
 
 WAREHOUSE_ALIAS = "warehouse"
-CATALOG_KINDS = ("sqlite", "postgres", "duckdb", "mysql")
-
-
-def ducklake_path(catalog: str) -> str:
-    """`ducklake:<kind>:<where>` for a catalog setting; a bare path is a SQLite file."""
-    return f"ducklake:{catalog if catalog.split(':')[0] in CATALOG_KINDS else 'sqlite:' + catalog}"
 
 
 class Plugin(BasePlugin):
@@ -37,10 +32,11 @@ class Plugin(BasePlugin):
         for attachment in creds.attach or []:
             if attachment.alias != WAREHOUSE_ALIAS:
                 continue
+            # read as every other connection of the project reads them; unset, the profile's defaults stand
             if os.environ.get("WAREHOUSE_CATALOG"):
-                attachment.path = ducklake_path(os.environ["WAREHOUSE_CATALOG"])
+                attachment.path = f"ducklake:{settings.warehouse_catalog()}"
             if os.environ.get("WAREHOUSE_DATA_PATH"):
-                attachment.options = {**(attachment.options or {}), "data_path": os.environ["WAREHOUSE_DATA_PATH"]}
+                attachment.options = {**(attachment.options or {}), "data_path": settings.warehouse_data_path()}
         config["extension_directory"] = str(extension_directory())
 
     def configure_connection(self, conn) -> None:

@@ -9,7 +9,7 @@ from dbt.cli.main import dbtRunner
 
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import seed_partial_parse, warehouse_dbt_project
-from orchestration.warehouse.profile_plugin import Plugin, ducklake_path
+from orchestration.warehouse.profile_plugin import Plugin
 
 
 def parse_events(target, monkeypatch, catalog: str) -> list[str]:
@@ -43,4 +43,6 @@ def test_the_connection_takes_the_warehouse_from_the_environment(monkeypatch):
     assert warehouse.options == {"override_data_path": True, "data_path": "s3://lake/warehouse/"}
     assert other.path == "/data/archive.duckdb" and other.options is None
     assert config == {"autoinstall_known_extensions": False, "extension_directory": str(extension_directory())}
-    assert ducklake_path("/lake/warehouse/catalog.sqlite") == "ducklake:sqlite:/lake/warehouse/catalog.sqlite"
+    monkeypatch.setenv("WAREHOUSE_CATALOG", "/lake/warehouse/catalog.sqlite")  # a bare path is a SQLite file
+    Plugin.update_connection_config(object.__new__(Plugin), SimpleNamespace(attach=[warehouse]), config)
+    assert warehouse.path == "ducklake:sqlite:/lake/warehouse/catalog.sqlite"
