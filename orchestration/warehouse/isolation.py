@@ -119,18 +119,33 @@ def failed_offences(con, run_results: dict, manifest: dict) -> list[Offence]:
 def _offences_of_test(con, test: dict, manifest: dict) -> list[Offence] | None:
     metadata = test.get("test_metadata") or {}
     kind, kwargs = metadata.get("name"), metadata.get("kwargs") or {}
-    column = kwargs.get("column_name") or test.get("column_name")
     model = manifest["nodes"].get(test.get("attached_node") or "")
-    if kind not in ATTRIBUTABLE_TESTS or not column or not model:
+    if not model:
         return None
     relation = f'"{model["schema"]}"."{model["alias"]}"'
+    if kind == "not_null_columns":
+        # one test for a model's required columns: each empty column is named as its own not_null
+        # test would be, so the hold says which column the company's rows left empty
+        required = kwargs.get("columns") or (kwargs.get("arguments") or {}).get("columns") or []
+        found = [_offences(con, model, relation, f'"{column}" is null', f"not_null_{model['name']}_{column}")
+                 for column in required]
+        if any(offences is None for offences in found):
+            return None
+        return [offence for offences in found for offence in offences] or None
+    column = kwargs.get("column_name") or test.get("column_name")
+    if kind not in ATTRIBUTABLE_TESTS or not column:
+        return None
+    condition = _failing_condition(kind, column, kwargs, test, manifest, relation)
+    return None if condition is None else (_offences(con, model, relation, condition, test["name"]) or None)
+
+
+def _offences(con, model: dict, relation: str, condition: str, test_name: str) -> list[Offence] | None:
+    """The rows of `relation` that fail `condition`, by company and landing file; None when some
+    cannot be attributed to a company."""
     columns = {c for (c,) in con.execute(
         "select column_name from information_schema.columns where table_catalog = current_database() "
         "and table_schema = ? and table_name = ?", [model["schema"], model["alias"]]).fetchall()}
     if "company_id" not in columns:
-        return None
-    condition = _failing_condition(kind, column, kwargs, test, manifest, relation)
-    if condition is None:
         return None
     if model["name"] in _tested_by_latest_batch():
         condition += _newest_load_only(model["name"], relation, columns)
@@ -141,12 +156,12 @@ def _offences_of_test(con, test: dict, manifest: dict) -> list[Offence] | None:
                list({row} order by {row}) filter (where {row} is not null)[1:10] as first_rows
         from {relation} where {condition}
         group by all order by all""").fetchall()
-    if not rows or any(company is None for company, *_ in rows):
+    if any(company is None for company, *_ in rows):
         return None
     by_company: dict[str, Offence] = {}
     for company, source_file, n, first_rows in rows:
-        offence = by_company.setdefault(company, Offence(company, test["name"], 0, {}))
-        by_company[company] = Offence(company, test["name"], offence.rows + n,
+        offence = by_company.setdefault(company, Offence(company, test_name, 0, {}))
+        by_company[company] = Offence(company, test_name, offence.rows + n,
                                       {**offence.files, **({source_file: list(first_rows or [])} if source_file else {})})
     return list(by_company.values())
 

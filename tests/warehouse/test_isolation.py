@@ -187,3 +187,33 @@ def test_a_partial_dagster_build_never_counts_as_a_build_of_the_whole_warehouse(
         assert con.execute("select count(*) from dim_shift").fetchone()[0] > 0
         assert con.execute("select count(*) from reference.defect_types").fetchone()[0] > 0
         assert con.execute("select count(*) from fct_sensor_readings").fetchone()[0] > 0
+
+
+def test_a_models_required_columns_test_names_each_empty_column_of_each_company():
+    """One not_null_columns test covers a model's required columns; a hold names the column the
+    company's rows left empty, with their file and rows, as a test of that column alone would."""
+    import duckdb
+
+    from orchestration.warehouse.isolation import failed_offences
+
+    con = duckdb.connect()
+    con.execute("create schema main_facts")
+    con.execute("create table main_facts.fct_lots as select * from (values "
+                "('A', 'L1', null, 'A/lots.csv', 2), ('A', null, 5, 'A/lots.csv', 3), "
+                "('B', null, 7, 'B/로트.csv', 9), ('B', 'L2', 8, 'B/로트.csv', 10)) "
+                "as t(company_id, line_id, quantity, source_file, source_row)")
+    model = {"name": "fct_lots", "schema": "main_facts", "alias": "fct_lots", "resource_type": "model"}
+    test = {"name": "not_null_columns_fct_lots_line_id__quantity", "resource_type": "test",
+            "attached_node": "model.m.fct_lots",
+            "test_metadata": {"name": "not_null_columns", "kwargs": {"columns": ["line_id", "quantity"]}}}
+    manifest = {"nodes": {"model.m.fct_lots": model, "test.m.t": test}}
+    failed = {"results": [{"unique_id": "test.m.t", "status": "fail"}]}
+
+    offences = {(o.company_id, o.test): (o.rows, o.files) for o in failed_offences(con, failed, manifest)}
+    assert offences == {("A", "not_null_fct_lots_line_id"): (1, {"A/lots.csv": [3]}),
+                        ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [9]}),
+                        ("A", "not_null_fct_lots_quantity"): (1, {"A/lots.csv": [2]})}
+
+    # a row of no company cannot be held back: the build fails instead
+    con.execute("insert into main_facts.fct_lots values (null, 'L1', null, 'x.csv', 4)")
+    assert failed_offences(con, failed, manifest) == []
