@@ -73,10 +73,6 @@ def dbt_environment(warehouse: Warehouse, bronze_root: str | Path) -> dict[str, 
         "WAREHOUSE_DATA_PATH": warehouse.data_path,
         "BRONZE_ROOT": str(bronze_root) if "://" in str(bronze_root) else str(Path(bronze_root).resolve()),
         "DUCKDB_EXTENSION_DIR": str(extension_directory()),
-        # dbt looks a relation up when a node needs it, instead of listing every schema's relations
-        # in the catalog before the first node: about a quarter of a second of each build, and a
-        # daily build needs few of them
-        "DBT_POPULATE_CACHE": "false",
     }
 
 
