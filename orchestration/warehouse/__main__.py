@@ -23,7 +23,7 @@ import sys
 
 from orchestration import settings
 from orchestration.warehouse.connection import extension_directory
-from orchestration.warehouse.ducklake import ALIAS, Warehouse, current_snapshot
+from orchestration.warehouse.ducklake import ALIAS, READER_SETTINGS, Warehouse, current_snapshot
 
 
 def query(sql: str, *, snapshot: int | None = None, out=None) -> int:
@@ -52,6 +52,7 @@ def attach_sql(snapshot: int | None = None) -> str:
         "set autoinstall_known_extensions = false;",
         "load ducklake;",
         "load delta;",
+        *(f"set {name} = {value};" for name, value in READER_SETTINGS.items()),
         f"{warehouse.attach_statement(snapshot=snapshot)};",
         f"use {ALIAS};",
     ])

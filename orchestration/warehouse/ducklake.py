@@ -35,6 +35,10 @@ ALIAS = "warehouse"
 PUBLISHED = '"published": true'
 CONFLICT_RETRIES = 5
 DATA_INLINING_ROW_LIMIT = 0  # the same in dbt_project/profiles.yml
+# A reader keeps the Parquet footers it has read: a DuckLake data file is never rewritten (a
+# change is a new file), and after the weekly merge the sensor facts are one file of hundreds of
+# row groups whose footer every query parsed again (one sensor's day at 122 days: 26 -> 16 ms)
+READER_SETTINGS = {"parquet_metadata_cache": "true"}
 
 
 class WarehouseNotBuilt(FileNotFoundError):
@@ -97,6 +101,8 @@ class Warehouse:
         self._require_catalog()
         con = connect()
         try:
+            for name, value in READER_SETTINGS.items():
+                con.execute(f"set {name} = {value}")
             if snapshot is None:
                 # one connection finds the published snapshot and then reads at it: a DuckDB
                 # instance per step cost a reader twice the start-up

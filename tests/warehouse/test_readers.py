@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import duckdb
 import pytest
 from deltalake import DeltaTable
 from test_dbt_models import COS, T3, append, land_first_batch, reading, utc
@@ -114,3 +115,15 @@ def test_a_reader_through_twenty_builds_sees_only_whole_published_snapshots(tmp_
     refused = subprocess.run([sys.executable, "-m", "orchestration.warehouse", "query", "delete from fct_sensor_readings"],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "read-only" in refused.stderr
+
+    # a DuckDB CLI or BI tool runs what `attach-sql` prints (README) in a bare DuckDB session
+    statements = subprocess.run([sys.executable, "-m", "orchestration.warehouse", "attach-sql"],
+                                cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    with duckdb.connect() as bare:
+        for statement in statements.stdout.split(";\n"):
+            if statement.strip():
+                bare.execute(statement)
+        assert bare.execute("select count(*) from fct_sensor_readings").fetchone() == (expected,)
+        assert bare.execute("select current_setting('parquet_metadata_cache')").fetchone() == (True,)
+        with pytest.raises(duckdb.Error, match="read-only|read only"):
+            bare.execute("delete from fct_sensor_readings")
