@@ -147,17 +147,20 @@ def same_rows(left: list[tuple], right: list[tuple]) -> bool:
     return True
 
 
-def time_queries(con: duckdb.DuckDBPyConnection, params: dict, repeats: int) -> dict[str, float]:
-    timings = {}
+def time_queries(sides: dict[str, duckdb.DuckDBPyConnection], params: dict, repeats: int) -> dict[str, dict[str, float]]:
+    """Median time of each query on each side. The sides take turns, query by query and run by
+    run, so a slow moment of the host falls on both (timed one side after the other, the ratio of
+    one run moved between 3.7 and 5.6 on the same lake)."""
+    runs: dict[str, dict[str, list[float]]] = {side: {name: [] for name in QUERIES} for side in sides}
     for name, sql in QUERIES.items():
-        run(con, sql, params)  # warm: metadata, file footers
-        runs = []
+        for con in sides.values():
+            run(con, sql, params)  # warm: metadata, file footers
         for _ in range(repeats):
-            started = time.perf_counter()
-            run(con, sql, params)
-            runs.append(time.perf_counter() - started)
-        timings[name] = statistics.median(runs)
-    return timings
+            for side, con in sides.items():
+                started = time.perf_counter()
+                run(con, sql, params)
+                runs[side][name].append(time.perf_counter() - started)
+    return {side: {name: statistics.median(times) for name, times in by_query.items()} for side, by_query in runs.items()}
 
 
 def compare(warehouse_con: duckdb.DuckDBPyConnection, workdir: Path, *, repeats: int = 5) -> dict:
@@ -170,8 +173,8 @@ def compare(warehouse_con: duckdb.DuckDBPyConnection, workdir: Path, *, repeats:
         for name, sql in QUERIES.items():
             if not same_rows(run(warehouse_con, sql, params), run(plain, sql, params)):
                 raise SystemExit(f"analyst query {name}: the warehouse and the plain tables disagree")
-        on_warehouse = time_queries(warehouse_con, params, repeats)
-        on_plain = time_queries(plain, params, repeats)
+        timings = time_queries({"warehouse": warehouse_con, "plain": plain}, params, repeats)
+        on_warehouse, on_plain = timings["warehouse"], timings["plain"]
     finally:
         plain.close()
     ratios = {name: on_warehouse[name] / on_plain[name] for name in QUERIES}
