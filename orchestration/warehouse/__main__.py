@@ -29,7 +29,7 @@ from orchestration.warehouse.ducklake import ALIAS, READER_SETTINGS, Warehouse, 
 def query(sql: str, *, snapshot: int | None = None, out=None) -> int:
     """Print `sql`'s result as CSV with a header; returns the number of rows."""
     out = out or sys.stdout
-    con = Warehouse().connect_read_only(snapshot)
+    con = Warehouse().connect_read_only(snapshot, typed_sql=True)
     try:
         result = con.execute(sql)
         writer = csv.writer(out, lineterminator="\n")
@@ -59,7 +59,7 @@ def attach_sql(snapshot: int | None = None) -> str:
 
 
 def shell(snapshot: int | None = None) -> None:
-    con = Warehouse().connect_read_only(snapshot)
+    con = Warehouse().connect_read_only(snapshot, typed_sql=True)
     at = current_snapshot(con)
     banner = (f"Warehouse {settings.warehouse_catalog()} attached read-only at snapshot {at} as `{ALIAS}`.\n"
               "  con.sql(\"select * from kpi.company_defect_rate\").show()   or   sql(\"...\")\n"

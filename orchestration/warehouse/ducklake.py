@@ -95,11 +95,12 @@ class Warehouse:
         return f"attach '{self.uri}' as {alias} ({', '.join(options)})"
 
     # --- readers --------------------------------------------------------------------------------
-    def connect_read_only(self, snapshot: int | None = None) -> duckdb.DuckDBPyConnection:
+    def connect_read_only(self, snapshot: int | None = None, *, typed_sql: bool = False) -> duckdb.DuckDBPyConnection:
         """A read-only connection to the published warehouse (or to `snapshot`), its schemas
-        reading as `main.fct_…`, `kpi.…`, `features.…`, `quality.…`, `staging.…`."""
+        reading as `main.fct_…`, `kpi.…`, `features.…`, `quality.…`, `staging.…`. `typed_sql`: it
+        runs what a person typed (orchestration.warehouse.connection says what changes)."""
         self._require_catalog()
-        con = connect()
+        con = connect(typed_sql=typed_sql)
         try:
             for name, value in READER_SETTINGS.items():
                 con.execute(f"set {name} = {value}")

@@ -22,7 +22,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 
 from orchestration import settings
 from orchestration.lakehouse.storage import duckdb_s3_secret, storage_options
-from orchestration.warehouse.connection import extension_directory
+from orchestration.warehouse.connection import duckdb_config
 
 WAREHOUSE_ALIAS = "warehouse"
 
@@ -37,7 +37,9 @@ class Plugin(BasePlugin):
                 attachment.path = f"ducklake:{settings.warehouse_catalog()}"
             if os.environ.get("WAREHOUSE_DATA_PATH"):
                 attachment.options = {**(attachment.options or {}), "data_path": settings.warehouse_data_path()}
-        config["extension_directory"] = str(extension_directory())
+        # the extension folder, and loading its extensions as checked once (connection.py says why)
+        config.update({name: value for name, value in duckdb_config().items()
+                       if name in ("extension_directory", "allow_unsigned_extensions")})
 
     def configure_connection(self, conn) -> None:
         options = storage_options()

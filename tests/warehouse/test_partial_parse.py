@@ -42,7 +42,8 @@ def test_the_connection_takes_the_warehouse_from_the_environment(monkeypatch):
     assert warehouse.path == "ducklake:postgres:dbname=창고 host=127.0.0.1"
     assert warehouse.options == {"override_data_path": True, "data_path": "s3://lake/warehouse/"}
     assert other.path == "/data/archive.duckdb" and other.options is None
-    assert config == {"autoinstall_known_extensions": False, "extension_directory": str(extension_directory())}
+    assert config == {"autoinstall_known_extensions": False, "extension_directory": str(extension_directory()),
+                      "allow_unsigned_extensions": True}  # the folder's extensions were checked once
     monkeypatch.setenv("WAREHOUSE_CATALOG", "/lake/warehouse/catalog.sqlite")  # a bare path is a SQLite file
     Plugin.update_connection_config(object.__new__(Plugin), SimpleNamespace(attach=[warehouse]), config)
     assert warehouse.path == "ducklake:sqlite:/lake/warehouse/catalog.sqlite"

@@ -112,6 +112,11 @@ def test_a_reader_through_twenty_builds_sees_only_whole_published_snapshots(tmp_
     assert list(csv.reader(io.StringIO(out.stdout))) == [["company_id", "readings", "note"],
                                                          ["CJ-COS-01", str(expected - 2), "a,b"],
                                                          ["JC-BAT-01", "2", "a,b"]]
+    # it runs typed SQL: DuckDB checks the signature of any extension it loads
+    checked = subprocess.run([sys.executable, "-m", "orchestration.warehouse", "query",
+                              "select current_setting('allow_unsigned_extensions') as unsigned_allowed"],
+                             cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert checked.stdout.lower().split() == ["unsigned_allowed", "false"]
     refused = subprocess.run([sys.executable, "-m", "orchestration.warehouse", "query", "delete from fct_sensor_readings"],
                              cwd=REPO, env=env, capture_output=True, text=True)
     assert refused.returncode != 0 and "read-only" in refused.stderr
