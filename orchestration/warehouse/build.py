@@ -237,8 +237,10 @@ def run_dbt(args: list[str], *, target_path: Path) -> list:
     run_results = Path(target_path) / "run_results.json"
     run_results.unlink(missing_ok=True)  # an earlier build's results must not be taken for this one's
     try:
+        # the log beside the target: the one a failure names, and one per warehouse, not a file
+        # that every process building some warehouse appends to and rotates
         outcome = dbtRunner().invoke([*args, "--no-write-json", "--project-dir", project, "--profiles-dir", project,
-                                      "--target-path", str(target_path)])
+                                      "--target-path", str(target_path), "--log-path", str(target_path)])
     finally:
         _close_duckdb_environment()
     results = list(getattr(outcome.result, "results", None) or [])

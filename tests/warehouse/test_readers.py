@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -78,9 +79,13 @@ def test_a_reader_through_twenty_builds_sees_only_whole_published_snapshots(tmp_
                 continue
             if build == 11:  # a row of no company at all: no company to hold back, the build fails
                 new_reading(bronze, build, company=None, value=BAD_VALUE)
-                with pytest.raises(WarehouseBuildFailed, match="not_null"):
+                with pytest.raises(WarehouseBuildFailed, match="not_null") as failure:
                     build_warehouse(warehouse, bronze, ["build", *SENSOR_FACTS])
                 failed += 1
+                # the log the failure names is there, and tells of the failing test
+                log = Path(str(failure.value).rsplit("(log: ", 1)[1].rstrip(")"))
+                assert log.parent == warehouse.catalog_file.parent / ".dbt-target"
+                assert re.search(r"FAIL \d+ not_null", log.read_text(encoding="utf-8"))
                 # the data engineer takes the bad file back out of bronze; the next build retakes the rest
                 DeltaTable(str(bronze / "sensor_readings")).delete("company_id is null")
                 continue
