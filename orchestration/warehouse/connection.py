@@ -37,7 +37,7 @@ def extension_directory() -> Path:
     laid out on first use from the installed extension packages."""
     configured = os.environ.get("DUCKDB_EXTENSION_DIR")
     root = Path(configured).expanduser().resolve() if configured else Path(sys.prefix) / "duckdb_extensions"
-    target = root / f"v{duckdb.__version__}" / _platform()
+    target = extension_folder(root)
     for name, package in _PACKAGES.items():
         link = target / f"{name}.duckdb_extension"
         if not link.exists():
@@ -62,7 +62,7 @@ def duckdb_config(*, typed_sql: bool = False) -> dict[str, object]:
 def extensions_verified(root: Path) -> bool:
     """Whether every extension in the folder was loaded once with its signature checked, and none
     has changed since (checked again, and recorded, when one has)."""
-    folder = root / f"v{duckdb.__version__}" / _platform()
+    folder = extension_folder(root)
     files = {name: _file_identity(folder / f"{name}.duckdb_extension") for name in EXTENSIONS}
     return _verified(str(folder), json.dumps(files, sort_keys=True))
 
@@ -123,7 +123,14 @@ def connect(database: str = ":memory:", *, read_only: bool = False, load: tuple[
     return con
 
 
+def extension_folder(root: Path) -> Path:
+    """Where DuckDB looks for this version's extensions under `root`."""
+    return root / f"v{duckdb.__version__}" / _platform()
+
+
+@lru_cache(maxsize=1)
 def _platform() -> str:
+    # asked once per process: every connection's settings need it
     return duckdb.execute("pragma platform").fetchone()[0]
 
 

@@ -12,13 +12,13 @@ import duckdb
 import pytest
 
 from orchestration.warehouse import connection
-from orchestration.warehouse.connection import connect, duckdb_config, extension_directory
+from orchestration.warehouse.connection import connect, duckdb_config, extension_directory, extension_folder
 
 
 @pytest.fixture()
 def own_folder(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DUCKDB_EXTENSION_DIR", str(tmp_path / "extensions"))
-    return extension_directory() / f"v{duckdb.__version__}" / connection._platform()
+    return extension_folder(extension_directory())
 
 
 def trusted(con) -> bool:
