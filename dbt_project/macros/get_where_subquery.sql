@@ -9,19 +9,21 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
+    {%- set untaken = '' -%}
     {%- if not where and relation.identifier in var('tested_by_latest_batch', []) and not flags.FULL_REFRESH -%}
         {%- if relation.identifier == 'stg_sensor_readings' -%}
             {%- set ledger = adapter.get_relation(database=target.database, schema='intermediate',
                                                   identifier='int_sensor_reading_batches') -%}
             {%- if ledger is not none -%}
                 {%- set new_since = bronze_rows_new_since('sensor_readings') -%}
-                {%- set where = ("ingested_at >= " ~ new_since.ingested_from ~ " and " if new_since.ingested_from else "")
-                                ~ "not exists (select 1 from " ~ ledger.include(database=false)
-                                ~ " as taken where taken.ingest_run_id = " ~ relation.include(database=false)
-                                ~ ".ingest_run_id and taken.source_hash = " ~ relation.include(database=false)
-                                ~ ".source_hash and taken.dataset_entry = " ~ relation.include(database=false)
-                                ~ ".dataset_entry and taken.source_file = " ~ relation.include(database=false)
-                                ~ ".source_file)" -%}
+                {%- set this_rows = relation.include(database=false) -%}
+                {#- an anti join, not `not exists`: macros/admitted_bronze.sql says why -#}
+                {%- set untaken = "anti join " ~ ledger.include(database=false) ~ " as taken"
+                                  ~ " on taken.ingest_run_id = " ~ this_rows ~ ".ingest_run_id"
+                                  ~ " and taken.source_hash = " ~ this_rows ~ ".source_hash"
+                                  ~ " and taken.dataset_entry = " ~ this_rows ~ ".dataset_entry"
+                                  ~ " and taken.source_file = " ~ this_rows ~ ".source_file" -%}
+                {%- set where = "ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true" -%}
             {%- endif -%}
         {%- else -%}
             {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
@@ -29,7 +31,7 @@
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ where }}) dbt_subquery
+            (select * from {{ relation }} {{ untaken }} where {{ where }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
