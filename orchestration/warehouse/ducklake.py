@@ -260,3 +260,36 @@ def latest_snapshot_of(con: duckdb.DuckDBPyConnection) -> int:
 
 def nothing_unpublished(con: duckdb.DuckDBPyConnection) -> bool:
     return _nothing_unpublished(con)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
+    """Every table of the warehouse at `con`'s snapshot: (schema, table) -> its top-level columns.
+
+    Read from the DuckLake's own catalog tables (`ducklake_schema`, `ducklake_table`,
+    `ducklake_column`, each row valid from its `begin_snapshot` until its `end_snapshot`, as the
+    DuckLake specification lays them out): DuckDB's information_schema first loads the metadata of
+    every table of the snapshot, 0.5-1.4 s on a 30-day warehouse before each build, where these
+    three tables answer in milliseconds. A catalog laid out otherwise falls back to
+    information_schema."""
+    meta = f"__ducklake_metadata_{ALIAS}"
+    try:
+        rows = con.execute(f"""
+            with snapshot as (select id from {ALIAS}.current_snapshot())
+            select s.schema_name, t.table_name, c.column_name
+            from {meta}.ducklake_column as c
+            join {meta}.ducklake_table as t on t.table_id = c.table_id
+            join {meta}.ducklake_schema as s on s.schema_id = t.schema_id
+            cross join snapshot
+            where c.parent_column is null
+              and snapshot.id >= c.begin_snapshot and (c.end_snapshot is null or snapshot.id < c.end_snapshot)
+              and snapshot.id >= t.begin_snapshot and (t.end_snapshot is null or snapshot.id < t.end_snapshot)
+              and snapshot.id >= s.begin_snapshot and (s.end_snapshot is null or snapshot.id < s.end_snapshot)
+            """).fetchall()
+    except duckdb.Error:
+        rows = con.execute("select c.table_schema, c.table_name, c.column_name from information_schema.columns as c "
+                           "join information_schema.tables as t using (table_catalog, table_schema, table_name) "
+                           "where c.table_catalog = current_database() and t.table_type = 'BASE TABLE'").fetchall()
+    columns: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in rows:
+        columns.setdefault((schema, table), set()).add(column)
+    return columns

@@ -13,18 +13,14 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse.ducklake import table_columns
+
 
 def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> list[str]:
     """Names of incremental models whose existing table (in `con`'s current catalog) lacks a
     column they declare, or - under an enforced contract - has one it no longer declares (a model
     not built yet is not stale: its first build is a full one anyway)."""
-    # one look at the catalog for all of them: each query of information_schema on a DuckLake
-    # costs catalog round trips, and a build asks before every run
-    columns: dict[tuple[str, str], set[str]] = {}
-    for schema, table, column in con.execute(
-            "select table_schema, table_name, column_name from information_schema.columns "
-            "where table_catalog = current_database()").fetchall():
-        columns.setdefault((schema, table), set()).add(column)
+    columns = table_columns(con)  # one look at the catalog for all of them
     stale = []
     for node in incremental_models(manifest_path):
         if "programme_kpis" in node.get("tags", []):
