@@ -24,7 +24,7 @@ from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
 from orchestration.warehouse.build import build_warehouse, prepare_build, publish_build
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
-from orchestration.warehouse.ducklake import Warehouse
+from orchestration.warehouse.ducklake import Warehouse, table_columns
 from orchestration.warehouse.environment import environment
 from orchestration.warehouse.stale_models import stale_incremental_models
 
@@ -348,6 +348,40 @@ def test_defects_by_shift(con):
                        "from mart_defects_by_shift").fetchall()
     assert rows == [(COS, "L1", date(2026, 10, 5), "DAY", "주간", 2, 960.0, 20.0, pytest.approx(20 / 960), 5, 4,
                      pytest.approx(0.8))]
+
+
+def test_the_catalog_columns_are_those_of_the_connections_snapshot(warehouses, tmp_path):
+    """The stale-model check reads the DuckLake's own column tables (information_schema loads every
+    table first): the same columns as information_schema, and those of the snapshot read."""
+    shutil.copytree(warehouses[0].catalog_file.parent, tmp_path / "copy", ignore=shutil.ignore_patterns(".dbt-target"))
+    copy = Warehouse.in_folder(tmp_path / "copy")
+    before = copy.published_snapshot()
+
+    def information_schema(con) -> dict:
+        columns: dict = {}
+        for schema, table, column in con.execute(
+                "select c.table_schema, c.table_name, c.column_name from information_schema.columns as c "
+                "join information_schema.tables as t using (table_catalog, table_schema, table_name) "
+                "where c.table_catalog = current_database() and t.table_type = 'BASE TABLE'").fetchall():
+            columns.setdefault((schema, table), set()).add(column)
+        return columns
+
+    con = copy.connect_writer()
+    try:
+        con.execute("alter table main.fct_energy_daily add column note varchar")
+        con.execute("alter table main.fct_sensor_readings_hourly drop column shift_code")
+        con.execute("create table ops.scratch (a int)")
+        con.execute("drop table ops.scratch")
+        copy.publish(con, "tests: columns added, dropped; a table made and dropped")
+    finally:
+        con.close()
+    with copy.connect_read_only() as now, copy.connect_read_only(before) as then:
+        columns_now, columns_then = table_columns(now), table_columns(then)
+        assert columns_now == information_schema(now) and columns_then == information_schema(then)
+    assert "note" in columns_now[("main", "fct_energy_daily")] and "note" not in columns_then[("main", "fct_energy_daily")]
+    assert "shift_code" in columns_then[("main", "fct_sensor_readings_hourly")]
+    assert "shift_code" not in columns_now[("main", "fct_sensor_readings_hourly")]
+    assert ("ops", "scratch") not in columns_now and ("main", "fct_sensor_readings") in columns_now
 
 
 def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_path):
