@@ -286,9 +286,19 @@ def table_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[s
               and snapshot.id >= s.begin_snapshot and (s.end_snapshot is null or snapshot.id < s.end_snapshot)
             """).fetchall()
     except duckdb.Error:
-        rows = con.execute("select c.table_schema, c.table_name, c.column_name from information_schema.columns as c "
-                           "join information_schema.tables as t using (table_catalog, table_schema, table_name) "
-                           "where c.table_catalog = current_database() and t.table_type = 'BASE TABLE'").fetchall()
+        return information_schema_columns(con)
+    return _by_table(rows)
+
+
+def information_schema_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], set[str]]:
+    """What `table_columns` answers, asked of DuckDB's information_schema (the slow way)."""
+    return _by_table(con.execute(
+        "select c.table_schema, c.table_name, c.column_name from information_schema.columns as c "
+        "join information_schema.tables as t using (table_catalog, table_schema, table_name) "
+        "where c.table_catalog = current_database() and t.table_type = 'BASE TABLE'").fetchall())
+
+
+def _by_table(rows) -> dict[tuple[str, str], set[str]]:
     columns: dict[tuple[str, str], set[str]] = {}
     for schema, table, column in rows:
         columns.setdefault((schema, table), set()).add(column)

@@ -24,7 +24,7 @@ from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
 from orchestration.warehouse.build import build_warehouse, prepare_build, publish_build
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
-from orchestration.warehouse.ducklake import Warehouse, table_columns
+from orchestration.warehouse.ducklake import Warehouse, information_schema_columns, table_columns
 from orchestration.warehouse.environment import environment
 from orchestration.warehouse.stale_models import stale_incremental_models
 
@@ -357,15 +357,6 @@ def test_the_catalog_columns_are_those_of_the_connections_snapshot(warehouses, t
     copy = Warehouse.in_folder(tmp_path / "copy")
     before = copy.published_snapshot()
 
-    def information_schema(con) -> dict:
-        columns: dict = {}
-        for schema, table, column in con.execute(
-                "select c.table_schema, c.table_name, c.column_name from information_schema.columns as c "
-                "join information_schema.tables as t using (table_catalog, table_schema, table_name) "
-                "where c.table_catalog = current_database() and t.table_type = 'BASE TABLE'").fetchall():
-            columns.setdefault((schema, table), set()).add(column)
-        return columns
-
     con = copy.connect_writer()
     try:
         con.execute("alter table main.fct_energy_daily add column note varchar")
@@ -377,7 +368,7 @@ def test_the_catalog_columns_are_those_of_the_connections_snapshot(warehouses, t
         con.close()
     with copy.connect_read_only() as now, copy.connect_read_only(before) as then:
         columns_now, columns_then = table_columns(now), table_columns(then)
-        assert columns_now == information_schema(now) and columns_then == information_schema(then)
+        assert columns_now == information_schema_columns(now) and columns_then == information_schema_columns(then)
     assert "note" in columns_now[("main", "fct_energy_daily")] and "note" not in columns_then[("main", "fct_energy_daily")]
     assert "shift_code" in columns_then[("main", "fct_sensor_readings_hourly")]
     assert "shift_code" not in columns_now[("main", "fct_sensor_readings_hourly")]
