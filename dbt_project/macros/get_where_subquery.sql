@@ -5,6 +5,9 @@
   newest load is their highest `_load_seq`; for stg_sensor_readings (tested before the batch
   ledger moves on) it is the rows whose ingest batch is not in int_sensor_reading_batches yet.
   `--full-refresh` (and a first build, where every row is new) tests everything.
+  The unique test of any other delete+insert model on its own unique key looks only at the rows
+  this build inserted into it (DuckLake's table_insertions since the build's preparation): the
+  delete took every earlier row with a key the build inserts, so a duplicate can only be among them.
   A test's own `where:` config still wins.
 -#}
 {% macro get_where_subquery(relation) -%}
@@ -28,6 +31,11 @@
         {%- else -%}
             {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
         {%- endif -%}
+    {%- elif not where and not flags.FULL_REFRESH and unique_on_replaced_key(relation) -%}
+        {%- set inserted = rows_this_build_inserted(relation) -%}
+        {%- if inserted is not none -%}
+            {%- do return("(" ~ inserted ~ ") dbt_subquery") -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
@@ -37,4 +45,46 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether this test is a unique test on the unique key of a delete+insert incremental model. -#}
+{% macro unique_on_replaced_key(relation) -%}
+    {%- set test = model.get('test_metadata') or {} -%}
+    {%- if test.get('name') != 'unique' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == relation.identifier
+                                             and node.schema == relation.schema -%}
+        {%- if node.config.materialized == 'incremental' and node.config.incremental_strategy == 'delete+insert'
+               and node.config.unique_key == test.get('kwargs', {}).get('column_name') -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#-
+  The rows this build has inserted into `relation` so far: DuckLake's insertions after the
+  build's preparation committed (the last snapshot that wrote ops.bronze_new_rows: it restores
+  what a failed build left, so its own re-inserted rows are not counted), up to now. None when
+  the catalog does not say.
+-#}
+{% macro rows_this_build_inserted(relation) -%}
+    {%- set catalog = relation.database -%}
+    {%- set meta = '__ducklake_metadata_' ~ catalog -%}
+    {%- set found = run_query(
+        "select (select max(snapshot_id) from ducklake_snapshots('" ~ catalog ~ "')"
+        ~ " where list_contains(changes['tables_inserted_into'], (select cast(max(t.table_id) as varchar)"
+        ~ " from " ~ meta ~ ".ducklake_table as t join " ~ meta ~ ".ducklake_schema as s using (schema_id)"
+        ~ " where s.schema_name = 'ops' and t.table_name = 'bronze_new_rows'"
+        ~ " and t.end_snapshot is null and s.end_snapshot is null))),"
+        ~ " (select id from " ~ catalog ~ ".current_snapshot())") -%}
+    {%- set prepared, now = found.rows[0][0], found.rows[0][1] -%}
+    {%- if prepared is none or now is none -%}
+        {{ return(none) }}
+    {%- elif prepared >= now -%}
+        {{ return("select * from " ~ relation ~ " where false") }}
+    {%- endif -%}
+    {{ return("select * from ducklake_table_insertions('" ~ catalog ~ "', '" ~ relation.schema ~ "', '"
+              ~ relation.identifier ~ "', " ~ (prepared + 1) ~ ", " ~ now ~ ")") }}
 {%- endmacro %}

@@ -105,6 +105,11 @@
   windows reach no unit. Without this, a per-shot client that reuses its shot ids every day (a
   window of weeks, moved each day) made every new day recompute the state of all its units since
   its first day.
+  Returns {'units': SQL selecting unit_key, 'ends_from': a timestamptz literal no such unit ends
+  before}, or none when every unit is computed (a full build, or what the table has seen is not
+  known). The times a change starts at are looked up first and written into the SQL as literals:
+  production_units' data files hold a build's units each, so the DuckLake reads only the files
+  whose ends can be that late instead of every unit of history (per-shot clients: millions).
 -#}
 {% macro units_with_changed_history(reads_inspections=true) -%}
     {%- if not execute or not is_incremental() -%}
@@ -150,21 +155,43 @@
             group by i.company_id
             {%- endif %}
         )
+        select company_id, strftime(min(since), '%Y-%m-%d %H:%M:%S.%f+00') from changed_since
+        where since is not null group by company_id
+        union all
+        -- units whose own window changed: null company, their earliest end
+        select null, strftime(min(end_ts_utc), '%Y-%m-%d %H:%M:%S.%f+00') from {{ versions }}
+        where changed_at > {{ windows_seen }} and window_fingerprint is not null
+    {%- endset -%}
+    {%- set changes_since = run_query(units).rows -%}
+    {%- set per_company = [] -%}
+    {%- set earliest = [] -%}
+    {%- for company, since in changes_since if since is not none -%}
+        {%- do earliest.append(since) -%}
+        {%- if company is not none -%}
+            {%- do per_company.append("(u.company_id = '" ~ (company | replace("'", "''")) ~ "' and u.end_ts_utc > timestamptz '"
+                                      ~ since ~ "')") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set ends_from = "timestamptz '" ~ (earliest | min) ~ "'" if earliest else "timestamptz 'infinity'" -%}
+    {%- set selected -%}
         select u.unit_key
         from {{ ref('production_units') }} as u
-        join (select company_id, min(since) as since from changed_since group by company_id) as c
-          on c.company_id = u.company_id and u.end_ts_utc > c.since
+        where u.end_ts_utc >= {{ ends_from }}
+          and ({{ per_company | join(' or ') if per_company else 'false' }})
         union
         select unit_key from {{ versions }}
         where changed_at > {{ windows_seen }} and window_fingerprint is not null
     {%- endset -%}
-    {{ return(units) }}
+    {{ return({'units': selected, 'ends_from': ends_from}) }}
 {%- endmacro %}
 
 {#- Post-hook of the unit state and history features: rows of units that are gone leave. -#}
 {% macro delete_gone_units() -%}
     {%- if execute and is_incremental() -%}
-        delete from {{ this }} where unit_key not in (select unit_key from {{ ref('production_units') }})
+        {#- an anti join: `not in` is null-aware, and DuckDB marks every row of both tables for it -#}
+        delete from {{ this }}
+        where unit_key in (select f.unit_key from {{ this }} as f
+                           anti join {{ ref('production_units') }} as p on p.unit_key = f.unit_key)
     {%- else -%}
         select 1
     {%- endif -%}

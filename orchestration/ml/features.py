@@ -36,7 +36,8 @@ def render_feature_model(name: str) -> str:
             return f"features.{model}"
         return f"intermediate.{model}" if model in FEATURE_INPUTS else f"main.{model}"
 
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    # `do` as in dbt's own Jinja environment (the macros collect lists with it)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     # the project's macros the models call (surrogate_key: a shot's unit_key is the lot_key of its
     # labels; readings_in_unit_windows)
     macros = "".join((DBT_PROJECT_DIR / "macros" / name).read_text(encoding="utf-8")

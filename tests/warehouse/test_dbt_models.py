@@ -22,7 +22,7 @@ from deltalake import write_deltalake
 
 from orchestration.ingest.bronze_schemas import REGISTRY_SCHEMAS, bronze_schema
 from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA
-from orchestration.warehouse.build import build_warehouse, prepare_build, publish_build
+from orchestration.warehouse.build import WarehouseBuildFailed, build_warehouse, prepare_build, publish_build, run_dbt
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, information_schema_columns, table_columns
 from orchestration.warehouse.environment import environment
@@ -398,6 +398,41 @@ def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_pa
         hours, with_shift = con.execute("select count(*), count(shift_code) from fct_sensor_readings_hourly").fetchone()
         assert stale_incremental_models(con, manifest) == []
     assert hours > 0 and with_shift == hours
+
+
+def test_a_key_a_build_inserts_twice_fails_its_unique_test(warehouses, tmp_path):
+    """The unique test of a delete+insert model reads only the rows the build inserted (DuckLake's
+    insertions since the build's preparation; the delete took every older row with those keys):
+    a build that re-inserts a key passes, one that inserts a key twice fails."""
+    built = warehouses[0]
+    shutil.copytree(built.catalog_file.parent, tmp_path / "copy", ignore=shutil.ignore_patterns(".dbt-target"))
+    copy, bronze = Warehouse.in_folder(tmp_path / "copy"), built.catalog_file.parent.parent / "bronze"
+    unique_test = ["test", "--select", "fct_equipment_events,test_name:unique"]
+    with copy.connect_read_only() as con:
+        first, second = (key for (key,) in con.execute(
+            "select event_key from main.fct_equipment_events order by event_key limit 2").fetchall())
+
+    def build_inserting(sql: str, target: Path) -> None:
+        plan = prepare_build(copy, bronze)  # commits the preparation, as every build does
+        con = copy.connect_writer()
+        try:
+            con.execute(sql)
+        finally:
+            con.close()
+        with environment(**plan.env):
+            run_dbt(unique_test, target_path=target)
+
+    def replaced(key: str, times: int) -> str:  # delete+insert of one key, as an incremental build does
+        return (f"begin; create temp table again as select * from main.fct_equipment_events where event_key = '{key}'; "
+                f"delete from main.fct_equipment_events where event_key = '{key}'; "
+                + "insert into main.fct_equipment_events select * from again; " * times + "commit")
+
+    build_inserting(replaced(first, 1), tmp_path / "again")
+    compiled = next((tmp_path / "again" / "compiled").rglob("unique_fct_equipment_events_event_key.sql")).read_text()
+    assert "ducklake_table_insertions('warehouse', 'main', 'fct_equipment_events'" in compiled, compiled
+
+    with pytest.raises(WarehouseBuildFailed, match="unique_fct_equipment_events_event_key"):
+        build_inserting(replaced(second, 2), tmp_path / "twice")
 
 
 def test_every_object_in_the_warehouse_answers_a_fresh_read_only_connection(warehouses):

@@ -31,7 +31,7 @@ with units as (
     select unit_key, company_id, line_id, equipment_id, start_ts_utc, end_ts_utc
     from {{ ref('production_units') }}
     {%- if recompute %}
-    where unit_key in ({{ recompute }})
+    where end_ts_utc >= {{ recompute.ends_from }} and unit_key in ({{ recompute.units }})
     {%- endif %}
 ),
 

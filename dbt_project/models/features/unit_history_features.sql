@@ -17,15 +17,20 @@
   30 days come from cumulative counts per line taken by as-of joins (scales to per-shot units
   without a self-join).
   A normal build computes again only the units a change of history since its last build can
-  reach (macros/unit_windows.sql: units_with_changed_history), from all history: a new day costs
-  about a day's units. `--full-refresh` computes every unit the same way.
+  reach (macros/unit_windows.sql: units_with_changed_history): a new day costs about a day's
+  units. The running counts are taken over only what those units can read: per company, the
+  label times from 30 days before the earliest of their ends on, and on each line the last five
+  before that (the previous unit's and previous five's outcomes, and the as-of matches 7 and 30
+  days back, all lie there). Counts are read as differences, so where they start does not
+  matter, and a new day no longer sorts a line's whole history. `--full-refresh` computes every
+  unit the same way (its horizon is before the first label).
 -#}
 {%- set recompute = units_with_changed_history() if execute and is_incremental() else none %}
 with units as (
     select unit_key, company_id, line_id, equipment_id, end_ts_utc
     from {{ ref('production_units') }}
     {%- if recompute %}
-    where unit_key in ({{ recompute }})
+    where end_ts_utc >= {{ recompute.ends_from }} and unit_key in ({{ recompute.units }})
     {%- endif %}
 ),
 
@@ -40,13 +45,38 @@ inspections as (
     where i.inspected_at_utc is not null and i.is_defect is not null
 ),
 
-labels_by_time as (
+all_labels_by_time as (
     -- results arriving at the same instant count together, so an as-of match never splits them
     select company_id, line_id, inspected_at_utc as label_ts_utc,
            count(*) as labelled,
            count(*) filter (where is_defect) as defective
     from inspections
+    where company_id in (select company_id from units)
     group by company_id, line_id, inspected_at_utc
+),
+
+horizon as (
+    -- nothing before this is read by a unit computed here, except a line's last five labels
+    select company_id, min(end_ts_utc) - interval 30 day as horizon_ts_utc from units group by company_id
+),
+
+last_five_before_horizon as (
+    select l.company_id, l.line_id, unnest(max(l.label_ts_utc, 5)) as label_ts_utc
+    from all_labels_by_time as l
+    join horizon as h on h.company_id = l.company_id and l.label_ts_utc < h.horizon_ts_utc
+    group by l.company_id, l.line_id
+),
+
+labels_by_time as (
+    select l.*
+    from all_labels_by_time as l
+    join horizon as h on h.company_id = l.company_id
+    where l.label_ts_utc >= h.horizon_ts_utc
+    union all
+    select l.*
+    from all_labels_by_time as l
+    semi join last_five_before_horizon as f
+      on f.company_id = l.company_id and f.line_id is not distinct from l.line_id and f.label_ts_utc = l.label_ts_utc
 ),
 
 cumulative as (

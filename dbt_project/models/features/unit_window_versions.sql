@@ -40,8 +40,9 @@ changed as (
     -- units that are gone
     select k.unit_key, k.company_id, null, null, k.end_ts_utc
     from {{ this }} as k
+    -- an anti join, not a correlated `not exists` (macros/admitted_bronze.sql says why)
+    anti join {{ ref('production_units') }} as p on p.unit_key = k.unit_key
     where k.window_fingerprint is not null
-      and not exists (select 1 from {{ ref('production_units') }} as p where p.unit_key = k.unit_key)
 ),
 {% else %}
 changed as (
