@@ -24,8 +24,8 @@
 
   A normal build recomputes only the units whose window holds readings of the loads this table
   has not seen (_load_seq) or whose window is new or changed since (unit_window_versions), from
-  all their readings: the readings are read only over those windows' time span, so a new day
-  costs about a day. The end (the unit's, where its features are known) bounds the replace.
+  all their readings: the readings are read only over those windows' time span, and the units
+  only from the earliest end such a unit can have, so a new day costs about a day. The end (the unit's, where its features are known) bounds the replace.
   `--full-refresh` computes every unit the same way.
 -#}
 {%- set units_relation = "(select unit_key, unit_kind, company_id, line_id, equipment_id, unit_id, start_ts_utc, end_ts_utc from " ~ ref('production_units') ~ ")" -%}
@@ -36,6 +36,16 @@
     {%- set seen_windows = "timestamptz '" ~ seen.rows[0][1] ~ "'" if seen.rows[0][1] is not none else "timestamptz '-infinity'" -%}
     {%- set new_readings = "(select " ~ readings_columns ~ " from " ~ ref('fct_sensor_readings')
                            ~ " where _load_seq > " ~ seen.rows[0][0] ~ " and value_si is not null and tag_code is not null)" -%}
+    {#- every unit recomputed ends after the earliest new reading (its window holds or follows it),
+        or is a changed window: the units are read from that end on, a literal, so the DuckLake
+        reads only production_units' files of units that late (not all of history's) -#}
+    {%- set ends_from = run_query(
+        "select strftime(least((select min(reading_ts_utc) from " ~ new_readings ~ "),"
+        ~ " (select min(end_ts_utc) from " ~ ref('unit_window_versions') ~ " where window_fingerprint is not null"
+        ~ " and changed_at > " ~ seen_windows ~ ")), '%Y-%m-%d %H:%M:%S.%f+00')").rows[0][0] -%}
+    {%- set units_relation = "(select unit_key, unit_kind, company_id, line_id, equipment_id, unit_id, start_ts_utc, end_ts_utc from "
+                             ~ ref('production_units') ~ " where end_ts_utc >= timestamptz '"
+                             ~ (ends_from if ends_from is not none else 'infinity') ~ "')" -%}
     {#- the units to recompute: windows new or changed since, and the windows overlapping the time the
         new readings span on their equipment (or line), or naming their shot id (a superset of the
         units they fall in: recomputing a unit again gives the same rows) -#}
