@@ -3,7 +3,9 @@
   costs about one day of testing, like the models themselves. Older rows were tested when they
   arrived, and delete+insert on the unique key keeps keys unique across loads. For the facts the
   newest load is their highest `_load_seq`; for stg_sensor_readings (tested before the batch
-  ledger moves on) it is the rows whose ingest batch is not in int_sensor_reading_batches yet.
+  ledger moves on) it is the rows whose ingest batch is not in int_sensor_reading_batches yet; for
+  stg_equipment_events the rows ingested since the earliest file bronze gained since the last
+  build (ops.bronze_new_rows; a few older rows may be tested again, none is left out).
   `--full-refresh` (and a first build, where every row is new) tests everything.
   The unique test of any other delete+insert model on its own unique key looks only at the rows
   this build inserted into it (DuckLake's table_insertions since the build's preparation): the
@@ -28,6 +30,9 @@
                                   ~ " and taken.source_file = " ~ this_rows ~ ".source_file" -%}
                 {%- set where = "ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true" -%}
             {%- endif -%}
+        {%- elif relation.identifier == 'stg_equipment_events' -%}
+            {%- set new_since = bronze_rows_new_since('equipment_events') -%}
+            {%- set where = "ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true" -%}
         {%- else -%}
             {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
         {%- endif -%}
@@ -66,19 +71,13 @@
 {#-
   The rows this build has inserted into `relation` so far: DuckLake's insertions after the
   build's preparation committed (the last snapshot that wrote ops.bronze_new_rows: it restores
-  what a failed build left, so its own re-inserted rows are not counted), up to now. None when
-  the catalog does not say.
+  what a failed build left, so its own re-inserted rows are not counted; looked up once per dbt
+  run, orchestration/warehouse/bookkeeping.py), up to now. None when the catalog does not say.
 -#}
 {% macro rows_this_build_inserted(relation) -%}
     {%- set catalog = relation.database -%}
-    {%- set meta = '__ducklake_metadata_' ~ catalog -%}
-    {%- set found = run_query(
-        "select (select max(snapshot_id) from ducklake_snapshots('" ~ catalog ~ "')"
-        ~ " where list_contains(changes['tables_inserted_into'], (select cast(max(t.table_id) as varchar)"
-        ~ " from " ~ meta ~ ".ducklake_table as t join " ~ meta ~ ".ducklake_schema as s using (schema_id)"
-        ~ " where s.schema_name = 'ops' and t.table_name = 'bronze_new_rows'"
-        ~ " and t.end_snapshot is null and s.end_snapshot is null))),"
-        ~ " (select id from " ~ catalog ~ ".current_snapshot())") -%}
+    {%- set found = run_query("select (select snapshot_id from memory.build.prepared),"
+                              ~ " (select id from " ~ catalog ~ ".current_snapshot())") -%}
     {%- set prepared, now = found.rows[0][0], found.rows[0][1] -%}
     {%- if prepared is none or now is none -%}
         {{ return(none) }}

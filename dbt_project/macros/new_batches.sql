@@ -62,13 +62,10 @@
     {%- if not execute -%}
         {{ return({'version': none, 'ingested_from': none}) }}
     {%- endif -%}
-    {%- set ops = adapter.get_relation(database=target.database, schema='ops', identifier='bronze_new_rows') -%}
-    {%- if ops is none -%}
-        {{ return({'version': none, 'ingested_from': none}) }}
-    {%- endif -%}
+    {#- the preparation's ops.bronze_new_rows as dbt's connection copied it (orchestration/warehouse/bookkeeping.py) -#}
     {%- set found = run_query(
         "select delta_version, case when isinf(ingested_from) then 'infinity' "
-        ~ "else strftime(ingested_from, '%Y-%m-%d %H:%M:%S.%f+00') end from " ~ ops.include(database=false)
+        ~ "else strftime(ingested_from, '%Y-%m-%d %H:%M:%S.%f+00') end from memory.build.bronze_new_rows"
         ~ " where table_name = '" ~ table ~ "'") -%}
     {%- if found.rows | length == 0 -%}
         {{ return({'version': none, 'ingested_from': none}) }}

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.warehouse.bronze_sources import create_bronze_views, ensure_bronze_tables, record_new_bronze_rows
+from orchestration.warehouse.bronze_sources import (create_bronze_views, ensure_bronze_tables, record_bronze_columns,
+                                                    record_new_bronze_rows)
 from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, inputs_now,
                                                     last_published_inputs, recorded, unchanged_since)
 from orchestration.warehouse.connection import extension_directory
@@ -79,12 +80,14 @@ def dbt_environment(warehouse: Warehouse, bronze_root: str | Path) -> dict[str, 
 def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
     """Steps before dbt: bronze tables and views in place, the incremental models back where the
     published snapshot has them if a build failed since, stale incremental models found."""
-    versions = ensure_bronze_tables(bronze_root)
+    tables = ensure_bronze_tables(bronze_root)
+    versions = {name: table.version for name, table in tables.items()}
     con = warehouse.connect_writer()
     try:
         use_zstd(con)
         con.execute("begin")
         create_bronze_views(con, bronze_root)
+        record_bronze_columns(con, tables)
         released = release_fixed_holds(con)
         after_failure = unpublished_commits(con)
         restored = restore_failed_build(con, warehouse_dbt_project.manifest_path) if after_failure else []

@@ -12,22 +12,30 @@ other connection of the project takes them.
 - With the `AWS_*` variables that delta-rs reads (orchestration/lakehouse/storage.py), an S3
   secret is made before the attach, so a `DATA_PATH 's3://…'` and the sources'
   `delta_scan('s3://…')` both work. Without them it makes none.
+- On dbt's first cursor (the warehouse is attached by then), what the build's preparation wrote
+  for dbt is copied into memory (orchestration/warehouse/bookkeeping.py says why).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from orchestration import settings
 from orchestration.lakehouse.storage import duckdb_s3_secret, storage_options
+from orchestration.warehouse.bookkeeping import copy_bookkeeping
 from orchestration.warehouse.connection import duckdb_config
 
 WAREHOUSE_ALIAS = "warehouse"
 
 
 class Plugin(BasePlugin):
+    def initialize(self, plugin_config: dict) -> None:
+        self._bookkeeping_lock = threading.Lock()
+        self._bookkeeping_copied = False
+
     def update_connection_config(self, creds, config: dict) -> None:
         for attachment in creds.attach or []:
             if attachment.alias != WAREHOUSE_ALIAS:
@@ -45,3 +53,9 @@ class Plugin(BasePlugin):
         options = storage_options()
         if options:
             conn.execute(duckdb_s3_secret(options))
+
+    def configure_cursor(self, cursor) -> None:
+        with self._bookkeeping_lock:
+            if not self._bookkeeping_copied:
+                copy_bookkeeping(cursor, WAREHOUSE_ALIAS)
+                self._bookkeeping_copied = True
