@@ -7,8 +7,8 @@
   stg_equipment_events the rows ingested since the earliest file bronze gained since the last
   build (ops.bronze_new_rows; a few older rows may be tested again, none is left out).
   `--full-refresh` (and a first build, where every row is new) tests everything.
-  The unique test of any other delete+insert model on its own unique key looks only at the rows
-  this build inserted into it (DuckLake's table_insertions since the build's preparation): the
+  The unique (or primary_key) test of any other delete+insert model on its own unique key looks
+  only at the rows this build inserted into it (DuckLake's table_insertions since the build's preparation): the
   delete took every earlier row with a key the build inserts, so a duplicate can only be among them.
   A test's own `where:` config still wins.
 -#}
@@ -52,16 +52,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Whether this test is a unique test on the unique key of a delete+insert incremental model. -#}
+{#- Whether this test is a unique test (or a primary_key test: tests/generic/primary_key.sql) on the
+    unique key of a delete+insert incremental model. Its not-null checks need only the inserted
+    rows too: a row is not changed after its insert. -#}
 {% macro unique_on_replaced_key(relation) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
     {%- set test = model.get('test_metadata') or {} -%}
-    {%- if test.get('name') != 'unique' -%}
+    {%- set kwargs = test.get('kwargs', {}) -%}
+    {%- set key = kwargs.get('column_name') if test.get('name') == 'unique'
+                  else kwargs.get('key', (kwargs.get('arguments') or {}).get('key')) if test.get('name') == 'primary_key'
+                  else none -%}
+    {%- if key is none -%}
         {{ return(false) }}
     {%- endif -%}
     {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.alias == relation.identifier
                                              and node.schema == relation.schema -%}
         {%- if node.config.materialized == 'incremental' and node.config.incremental_strategy == 'delete+insert'
-               and node.config.unique_key == test.get('kwargs', {}).get('column_name') -%}
+               and node.config.unique_key == key -%}
             {{ return(true) }}
         {%- endif -%}
     {%- endfor -%}

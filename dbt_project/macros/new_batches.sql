@@ -1,7 +1,8 @@
 {#-
   The ingest batches of `batches_relation` (int_sensor_reading_batches) that `fact` has not taken
   yet - load_seq above the highest `_load_seq` in `fact` - looked up before the model's query:
-  {'after_load': n, 'ingested_from': timestamptz literal, 'ingested_to': timestamptz literal},
+  {'after_load': n, 'ingested_from': timestamptz literal, 'ingested_to': timestamptz literal,
+  'readings': [first, last] reading time of those batches as timestamptz literals, or none},
   or {'after_load': n, 'nothing': true} when every batch is taken (the model then reads no bronze
   at all: without a range to prune by, its filter on the ledger scanned every bronze file only to
   find no new row - 6.4 s of a build with nothing new at 30 days). The ingest time range is only
@@ -16,14 +17,18 @@
     {%- set taken = "(select coalesce(max(_load_seq), 0) from " ~ fact ~ ")" -%}
     {%- set found = run_query(
         "select " ~ taken ~ ", strftime(min(first_ingested_at), '%Y-%m-%d %H:%M:%S.%f+00'), "
-        ~ "strftime(max(last_ingested_at), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ batches_relation
+        ~ "strftime(max(last_ingested_at), '%Y-%m-%d %H:%M:%S.%f+00'), "
+        ~ "strftime(min(first_reading_ts_utc), '%Y-%m-%d %H:%M:%S.%f+00'), "
+        ~ "strftime(max(last_reading_ts_utc), '%Y-%m-%d %H:%M:%S.%f+00') from " ~ batches_relation
         ~ " where load_seq > " ~ taken) -%}
-    {%- if found.rows[0][1] is none -%}
-        {{ return({'after_load': found.rows[0][0], 'nothing': true}) }}
+    {%- set row = found.rows[0] -%}
+    {%- if row[1] is none -%}
+        {{ return({'after_load': row[0], 'nothing': true}) }}
     {%- endif -%}
-    {{ return({'after_load': found.rows[0][0], 'nothing': false,
-               'ingested_from': "timestamptz '" ~ found.rows[0][1] ~ "'",
-               'ingested_to': "timestamptz '" ~ found.rows[0][2] ~ "'"}) }}
+    {{ return({'after_load': row[0], 'nothing': false,
+               'ingested_from': "timestamptz '" ~ row[1] ~ "'",
+               'ingested_to': "timestamptz '" ~ row[2] ~ "'",
+               'readings': ["timestamptz '" ~ row[3] ~ "'", "timestamptz '" ~ row[4] ~ "'"] if row[3] is not none else none}) }}
 {% endmacro %}
 
 {#-

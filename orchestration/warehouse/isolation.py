@@ -123,12 +123,18 @@ def _offences_of_test(con, test: dict, manifest: dict) -> list[Offence] | None:
     if not model:
         return None
     relation = f'"{model["schema"]}"."{model["alias"]}"'
-    if kind == "not_null_columns":
-        # one test for a model's required columns: each empty column is named as its own not_null
-        # test would be, so the hold says which column the company's rows left empty
-        required = kwargs.get("columns") or (kwargs.get("arguments") or {}).get("columns") or []
+    if kind in ("not_null_columns", "primary_key"):
+        # one test for a model's required columns (and key): each empty column is named as its own
+        # not_null test would be, and a shared key as its unique test, so the hold says which
+        # column the company's rows left empty or repeated
+        arguments = {**(kwargs.get("arguments") or {}), **kwargs}
+        key = arguments.get("key") if kind == "primary_key" else None
+        required = list(dict.fromkeys([*([key] if key else []), *(arguments.get("columns") or [])]))
         found = [_offences(con, model, relation, f'"{column}" is null', f"not_null_{model['name']}_{column}")
                  for column in required]
+        if key:
+            found.append(_offences(con, model, relation, _failing_condition("unique", key, {}, test, manifest, relation),
+                                   f"unique_{model['name']}_{key}"))
         if any(offences is None for offences in found):
             return None
         return [offence for offences in found for offence in offences] or None

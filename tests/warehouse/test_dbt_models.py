@@ -400,14 +400,15 @@ def test_a_fact_table_older_than_its_model_is_rebuilt_in_full(warehouses, tmp_pa
     assert hours > 0 and with_shift == hours
 
 
-def test_a_key_a_build_inserts_twice_fails_its_unique_test(warehouses, tmp_path):
-    """The unique test of a delete+insert model reads only the rows the build inserted (DuckLake's
-    insertions since the build's preparation; the delete took every older row with those keys):
-    a build that re-inserts a key passes, one that inserts a key twice fails."""
+def test_a_key_a_build_inserts_twice_fails_its_key_test(warehouses, tmp_path):
+    """The key test of a delete+insert model (tests/generic/primary_key.sql) reads only the rows
+    the build inserted (DuckLake's insertions since the build's preparation; the delete took every
+    older row with those keys): a build that re-inserts a key passes, one that inserts a key twice
+    fails."""
     built = warehouses[0]
     shutil.copytree(built.catalog_file.parent, tmp_path / "copy", ignore=shutil.ignore_patterns(".dbt-target"))
     copy, bronze = Warehouse.in_folder(tmp_path / "copy"), built.catalog_file.parent.parent / "bronze"
-    unique_test = ["test", "--select", "fct_equipment_events,test_name:unique"]
+    key_test = ["test", "--select", "fct_equipment_events,test_name:primary_key"]
     with copy.connect_read_only() as con:
         first, second = (key for (key,) in con.execute(
             "select event_key from main.fct_equipment_events order by event_key limit 2").fetchall())
@@ -420,7 +421,7 @@ def test_a_key_a_build_inserts_twice_fails_its_unique_test(warehouses, tmp_path)
         finally:
             con.close()
         with environment(**plan.env):
-            run_dbt(unique_test, target_path=target)
+            run_dbt(key_test, target_path=target)
 
     def replaced(key: str, times: int) -> str:  # delete+insert of one key, as an incremental build does
         return (f"begin; create temp table again as select * from main.fct_equipment_events where event_key = '{key}'; "
@@ -428,10 +429,10 @@ def test_a_key_a_build_inserts_twice_fails_its_unique_test(warehouses, tmp_path)
                 + "insert into main.fct_equipment_events select * from again; " * times + "commit")
 
     build_inserting(replaced(first, 1), tmp_path / "again")
-    compiled = next((tmp_path / "again" / "compiled").rglob("unique_fct_equipment_events_event_key.sql")).read_text()
+    compiled = next((tmp_path / "again" / "compiled").rglob("primary_key_fct_equipment_events_*.sql")).read_text()
     assert "ducklake_table_insertions('warehouse', 'main', 'fct_equipment_events'" in compiled, compiled
 
-    with pytest.raises(WarehouseBuildFailed, match="unique_fct_equipment_events_event_key"):
+    with pytest.raises(WarehouseBuildFailed, match="primary_key_fct_equipment_events_"):
         build_inserting(replaced(second, 2), tmp_path / "twice")
 
 

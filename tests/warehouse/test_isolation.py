@@ -217,3 +217,29 @@ def test_a_models_required_columns_test_names_each_empty_column_of_each_company(
     # a row of no company cannot be held back: the build fails instead
     con.execute("insert into main_facts.fct_lots values (null, 'L1', null, 'x.csv', 4)")
     assert failed_offences(con, failed, manifest) == []
+
+
+def test_a_models_key_test_names_the_repeated_key_and_each_empty_column():
+    """One primary_key test covers a model's key and required columns; a hold names a repeated key
+    as the unique test of that key would, and an empty column as its not_null test would."""
+    import duckdb
+
+    from orchestration.warehouse.isolation import failed_offences
+
+    con = duckdb.connect()
+    con.execute("create schema main_facts")
+    con.execute("create table main_facts.fct_lots as select * from (values "
+                "('A', 'k1', 'L1', 'A/lots.csv', 2), ('A', 'k2', 'L1', 'A/lots.csv', 3), "
+                "('B', 'k2', 'L2', 'B/로트.csv', 9), ('B', 'k3', null, 'B/로트.csv', 10), ('B', 'k4', 'L2', 'B/로트.csv', 11)) "
+                "as t(company_id, lot_key, line_id, source_file, source_row)")
+    model = {"name": "fct_lots", "schema": "main_facts", "alias": "fct_lots", "resource_type": "model"}
+    test = {"name": "primary_key_fct_lots_line_id__lot_key", "resource_type": "test",
+            "attached_node": "model.m.fct_lots",
+            "test_metadata": {"name": "primary_key", "kwargs": {"key": "lot_key", "columns": ["line_id"]}}}
+    manifest = {"nodes": {"model.m.fct_lots": model, "test.m.t": test}}
+    failed = {"results": [{"unique_id": "test.m.t", "status": "fail"}]}
+
+    offences = {(o.company_id, o.test): (o.rows, o.files) for o in failed_offences(con, failed, manifest)}
+    assert offences == {("A", "unique_fct_lots_lot_key"): (1, {"A/lots.csv": [3]}),
+                        ("B", "unique_fct_lots_lot_key"): (1, {"B/로트.csv": [9]}),
+                        ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [10]})}

@@ -17,6 +17,8 @@
   Each batch records the bronze table's Delta version the build began at (`bronze_version`): the
   next build looks for untaken batches only in the Delta files added since the newest of them
   (macros/new_batches.sql: bronze_rows_new_since), so its scan follows the new day, not all history.
+  Each batch also records the span of its readings' times, which bounds the sensor facts' search
+  for rows the batch replaces without reading the batch's bronze rows once more to find it.
 -#}
 -- depends_on: {{ ref('stg_sensor_readings') }}
 {%- set new_since = bronze_rows_new_since('sensor_readings') %}
@@ -27,7 +29,8 @@ with bronze as (
         coalesce(_source_file, '') as source_file,
         coalesce({{ bronze_column('sensor_readings', '_dataset_entry', 'varchar') }}, 'sensor_readings') as dataset_entry,
         company_id,
-        _ingested_at as ingested_at
+        _ingested_at as ingested_at,
+        cast(reading_ts as timestamptz) as reading_ts_utc
     from {{ admitted_bronze('sensor_readings') }}
     {%- if is_incremental() and new_since.ingested_from %}
     where _ingested_at >= {{ new_since.ingested_from }}
@@ -43,7 +46,9 @@ new_batches as (
         min(b.company_id) as company_id,
         count(*) as rows_in_bronze,
         min(b.ingested_at) as first_ingested_at,
-        max(b.ingested_at) as last_ingested_at
+        max(b.ingested_at) as last_ingested_at,
+        min(b.reading_ts_utc) as first_reading_ts_utc,
+        max(b.reading_ts_utc) as last_reading_ts_utc
     from bronze as b
     {% if is_incremental() %}
     anti join {{ this }} as seen
@@ -63,6 +68,8 @@ final as (
         cast(rows_in_bronze as bigint) as rows_in_bronze,
         cast(first_ingested_at as timestamptz) as first_ingested_at,
         cast(last_ingested_at as timestamptz) as last_ingested_at,
+        cast(first_reading_ts_utc as timestamptz) as first_reading_ts_utc,
+        cast(last_reading_ts_utc as timestamptz) as last_reading_ts_utc,
         {% if is_incremental() -%}
         cast((select coalesce(max(load_seq), 0) + 1 from {{ this }}) as bigint) as load_seq,
         {%- else -%}

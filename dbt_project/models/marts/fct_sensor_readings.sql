@@ -65,14 +65,9 @@ batch as (
 ),
 
 {% if is_incremental() %}
-{#- only the table's rows inside the batch's time range can share a key with it -#}
-{%- set batch_range = time_range(
-        "from " ~ ref('stg_sensor_readings') ~ " as s join " ~ ref('int_sensor_reading_batches')
-        ~ " as taken on taken.ingest_run_id = s.ingest_run_id and taken.source_hash = s.source_hash"
-        ~ " and taken.dataset_entry = s.dataset_entry and taken.source_file = s.source_file"
-        ~ " where taken.load_seq > " ~ untaken.after_load
-        ~ " and s.ingested_at between " ~ untaken.ingested_from ~ " and " ~ untaken.ingested_to,
-        'reading_ts_utc') if untaken and not untaken.nothing else none -%}
+{#- only the table's rows inside the batch's time range can share a key with it (the ledger
+    records each batch's span of reading times) -#}
+{%- set batch_range = untaken.readings if untaken and not untaken.nothing else none -%}
 {%- set in_batch_range = "false" if untaken and untaken.nothing
                          else "t.reading_ts_utc between " ~ batch_range[0] ~ " and " ~ batch_range[1]
                          if batch_range else "true" %}
