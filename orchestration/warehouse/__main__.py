@@ -72,7 +72,7 @@ def shell(snapshot: int | None = None) -> None:
 def rebuild() -> int:
     from orchestration.warehouse.build import build_warehouse
 
-    result = build_warehouse(Warehouse(), settings.lake_root() / "bronze", ["build", "--full-refresh"])
+    result = build_warehouse(Warehouse(), settings.lake_root() / "bronze", ["build", "--full-refresh"], progress=True)
     print(f"rebuilt the warehouse from {settings.lake_root() / 'bronze'}: published snapshot {result.snapshot_id}")
     return 0
 

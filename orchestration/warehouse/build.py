@@ -172,16 +172,17 @@ def publish_build(warehouse: Warehouse, plan: BuildPlan, dbt_args: list[str], *,
         con.close()
 
 
-def build_warehouse(warehouse: Warehouse, bronze_root: str | Path, dbt_args: list[str] | None = None) -> BuildResult:
+def build_warehouse(warehouse: Warehouse, bronze_root: str | Path, dbt_args: list[str] | None = None, *,
+                    progress: bool = False) -> BuildResult:
     """Build the warehouse from bronze and publish it. Without explicit `dbt_args`, an
     incremental model whose table predates its contract makes it a full rebuild. A company whose
     rows fail an error-severity test is held back and the others are published
-    (`build_warehouse_isolated` says who)."""
-    return build_warehouse_isolated(warehouse, bronze_root, dbt_args).outcome
+    (`build_warehouse_isolated` says who). `progress`: dbt prints each node on stdout."""
+    return build_warehouse_isolated(warehouse, bronze_root, dbt_args, progress=progress).outcome
 
 
 def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
-                             dbt_args: list[str] | None = None, log=print) -> IsolatedBuild:
+                             dbt_args: list[str] | None = None, log=print, *, progress: bool = False) -> IsolatedBuild:
     target = dbt_target_path(warehouse)
 
     def attempt(_held) -> BuildResult:
@@ -190,7 +191,7 @@ def build_warehouse_isolated(warehouse: Warehouse, bronze_root: str | Path,
             plan.stale_models, full_refresh=plan.retracted_since_last_build, unchanged=plan.unchanged)
         try:
             with environment(**plan.env):
-                results = run_dbt(args, target_path=target)
+                results = run_dbt(args, target_path=target, progress=progress)
         except WarehouseBuildFailed as failure:
             failure.offences = offences_of_failed_build(warehouse, target)
             raise
@@ -227,13 +228,17 @@ def hold(warehouse: Warehouse, offences: list) -> int:
         con.close()
 
 
-def run_dbt(args: list[str], *, target_path: Path) -> list:
+def run_dbt(args: list[str], *, target_path: Path, progress: bool = False) -> list:
     """Run one dbt command on the warehouse project; raise with the failed nodes named.
 
     A build writes no JSON artifacts (`--no-write-json`): serialising the manifest twice and the
     run results took about half a second of every build, and nothing reads them after a build
     that succeeded. A failed one writes what the search for its offending companies reads
-    (`offences_of_failed_build`): its run results and the project's manifest."""
+    (`offences_of_failed_build`): its run results and the project's manifest.
+    dbt's node-by-node lines go to stdout only with `progress` (a person waiting on a rebuild):
+    dbt formats and scrubs every event for each logger it has before the level filter drops it,
+    about 0.5 s of a daily build for lines nobody reads. Its debug log beside the target keeps
+    every statement either way."""
     from dbt.cli.main import dbtRunner
 
     project = str(warehouse_dbt_project.project_dir)
@@ -243,7 +248,8 @@ def run_dbt(args: list[str], *, target_path: Path) -> list:
         # the log beside the target: the one a failure names, and one per warehouse, not a file
         # that every process building some warehouse appends to and rotates
         outcome = dbtRunner().invoke([*args, "--no-write-json", "--project-dir", project, "--profiles-dir", project,
-                                      "--target-path", str(target_path), "--log-path", str(target_path)])
+                                      "--target-path", str(target_path), "--log-path", str(target_path),
+                                      *([] if progress else ["--log-level", "none"])])
     finally:
         _close_duckdb_environment()
     results = list(getattr(outcome.result, "results", None) or [])
