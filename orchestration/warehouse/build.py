@@ -249,7 +249,7 @@ def run_dbt(args: list[str], *, target_path: Path, progress: bool = False) -> li
         # that every process building some warehouse appends to and rotates
         outcome = dbtRunner().invoke([*args, "--no-write-json", "--project-dir", project, "--profiles-dir", project,
                                       "--target-path", str(target_path), "--log-path", str(target_path),
-                                      *([] if progress else ["--log-level", "none"])])
+                                      *([] if progress else ["--log-level", "none", "--log-level-file", "debug"])])
     finally:
         _close_duckdb_environment()
     results = list(getattr(outcome.result, "results", None) or [])

@@ -207,3 +207,39 @@ def test_landing_files_reconcile_rows_and_readings(con):
         "select sum(readings_landed), sum(readings_in_warehouse) from fct_landing_files").fetchone()
     assert kept == con.execute("select count(*) from fct_sensor_readings").fetchone()[0]
     assert landed - kept == 2 * PRESS_ROWS
+
+
+def test_a_column_bronze_gains_reaches_the_facts_at_the_next_build(tmp_path):
+    """A bronze table an older ingest wrote lacks the columns newer ingests write, until Delta's
+    schema evolution adds them. The build reads which columns bronze has from the Delta schema it
+    records at each preparation (ops.bronze_columns), so the daily build after the first ingest
+    that writes shot counters takes them, and a per-shot table keeps every shot."""
+    bronze = tmp_path / "bronze"
+    older = pa.schema([field for field in sensor_schema() if field.name not in ("sequence_id", "lot_id")])
+    append(bronze, "companies", [
+        {"company_id": COMPANY, "name_ko": "청주프레스(주)", "name_en": "Cheongju Press", "region": "cheongju",
+         "industry": "25", "size_band": "small", "cohort_year": 2026, "registry_loaded_at": T1}],
+        REGISTRY_SCHEMAS["companies"])
+    append(bronze, "sensor_readings", press_log(PRESS, T1), older)
+    append(bronze, "ingest_log", [log(PRESS, PRESS_ROWS, T1)], log_schema())
+    warehouse = Warehouse.in_folder(tmp_path / "warehouse")
+    build_warehouse(warehouse, bronze)
+    with warehouse.connect_read_only() as con:
+        before = {c for (c,) in con.execute(
+            "select column_name from ops.bronze_columns where table_name = 'sensor_readings'").fetchall()}
+
+    append(bronze, "sensor_readings", shot_table(SHOTS_FILE, T2), sensor_schema())
+    append(bronze, "ingest_log", [log(SHOTS_FILE, SHOTS, T2)], log_schema())
+    day = build_warehouse(warehouse, bronze)
+    with warehouse.connect_read_only() as con:
+        after = {c for (c,) in con.execute(
+            "select column_name from ops.bronze_columns where table_name = 'sensor_readings'").fetchall()}
+        shots = con.execute("select count(distinct sequence_id), count(*) from fct_sensor_readings "
+                            "where source_file = ?", [SHOTS_FILE]).fetchone()
+        press = con.execute("select count(sequence_id), count(*) from fct_sensor_readings where source_file = ?",
+                            [PRESS]).fetchone()
+
+    assert "sequence_id" not in before and {"sequence_id", "lot_id"} <= after
+    assert day.dbt_args[:2] == ["build", "--exclude"]  # a daily build, not a rebuild
+    assert shots == (SHOTS, 2 * SHOTS)
+    assert press == (0, 2 * PRESS_ROWS)
