@@ -189,57 +189,55 @@ def test_a_partial_dagster_build_never_counts_as_a_build_of_the_whole_warehouse(
         assert con.execute("select count(*) from fct_sensor_readings").fetchone()[0] > 0
 
 
-def test_a_models_required_columns_test_names_each_empty_column_of_each_company():
-    """One not_null_columns test covers a model's required columns; a hold names the column the
-    company's rows left empty, with their file and rows, as a test of that column alone would."""
-    import duckdb
-
+def offences_of_failed_test(con, test_name: str, metadata: dict) -> dict:
+    """What isolation finds behind one failed test of main_facts.fct_lots: (company, test named) ->
+    (rows, files with their first rows)."""
     from orchestration.warehouse.isolation import failed_offences
+
+    model = {"name": "fct_lots", "schema": "main_facts", "alias": "fct_lots", "resource_type": "model"}
+    test = {"name": test_name, "resource_type": "test", "attached_node": "model.m.fct_lots", "test_metadata": metadata}
+    manifest = {"nodes": {"model.m.fct_lots": model, "test.m.t": test}}
+    failed = {"results": [{"unique_id": "test.m.t", "status": "fail"}]}
+    return {(o.company_id, o.test): (o.rows, o.files) for o in failed_offences(con, failed, manifest)}
+
+
+def lots_table(columns: str, rows: str):
+    import duckdb
 
     con = duckdb.connect()
     con.execute("create schema main_facts")
-    con.execute("create table main_facts.fct_lots as select * from (values "
-                "('A', 'L1', null, 'A/lots.csv', 2), ('A', null, 5, 'A/lots.csv', 3), "
-                "('B', null, 7, 'B/로트.csv', 9), ('B', 'L2', 8, 'B/로트.csv', 10)) "
-                "as t(company_id, line_id, quantity, source_file, source_row)")
-    model = {"name": "fct_lots", "schema": "main_facts", "alias": "fct_lots", "resource_type": "model"}
-    test = {"name": "not_null_columns_fct_lots_line_id__quantity", "resource_type": "test",
-            "attached_node": "model.m.fct_lots",
-            "test_metadata": {"name": "not_null_columns", "kwargs": {"columns": ["line_id", "quantity"]}}}
-    manifest = {"nodes": {"model.m.fct_lots": model, "test.m.t": test}}
-    failed = {"results": [{"unique_id": "test.m.t", "status": "fail"}]}
+    con.execute(f"create table main_facts.fct_lots as select * from (values {rows}) as t({columns})")
+    return con
 
-    offences = {(o.company_id, o.test): (o.rows, o.files) for o in failed_offences(con, failed, manifest)}
-    assert offences == {("A", "not_null_fct_lots_line_id"): (1, {"A/lots.csv": [3]}),
-                        ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [9]}),
-                        ("A", "not_null_fct_lots_quantity"): (1, {"A/lots.csv": [2]})}
+
+def test_a_models_required_columns_test_names_each_empty_column_of_each_company():
+    """One not_null_columns test covers a model's required columns; a hold names the column the
+    company's rows left empty, with their file and rows, as a test of that column alone would."""
+    con = lots_table("company_id, line_id, quantity, source_file, source_row",
+                     "('A', 'L1', null, 'A/lots.csv', 2), ('A', null, 5, 'A/lots.csv', 3), "
+                     "('B', null, 7, 'B/로트.csv', 9), ('B', 'L2', 8, 'B/로트.csv', 10)")
+    test = ("not_null_columns_fct_lots_line_id__quantity",
+            {"name": "not_null_columns", "kwargs": {"columns": ["line_id", "quantity"]}})
+
+    assert offences_of_failed_test(con, *test) == {("A", "not_null_fct_lots_line_id"): (1, {"A/lots.csv": [3]}),
+                                                   ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [9]}),
+                                                   ("A", "not_null_fct_lots_quantity"): (1, {"A/lots.csv": [2]})}
 
     # a row of no company cannot be held back: the build fails instead
     con.execute("insert into main_facts.fct_lots values (null, 'L1', null, 'x.csv', 4)")
-    assert failed_offences(con, failed, manifest) == []
+    assert offences_of_failed_test(con, *test) == {}
 
 
 def test_a_models_key_test_names_the_repeated_key_and_each_empty_column():
     """One primary_key test covers a model's key and required columns; a hold names a repeated key
     as the unique test of that key would, and an empty column as its not_null test would."""
-    import duckdb
+    con = lots_table("company_id, lot_key, line_id, source_file, source_row",
+                     "('A', 'k1', 'L1', 'A/lots.csv', 2), ('A', 'k2', 'L1', 'A/lots.csv', 3), "
+                     "('B', 'k2', 'L2', 'B/로트.csv', 9), ('B', 'k3', null, 'B/로트.csv', 10), "
+                     "('B', 'k4', 'L2', 'B/로트.csv', 11)")
 
-    from orchestration.warehouse.isolation import failed_offences
-
-    con = duckdb.connect()
-    con.execute("create schema main_facts")
-    con.execute("create table main_facts.fct_lots as select * from (values "
-                "('A', 'k1', 'L1', 'A/lots.csv', 2), ('A', 'k2', 'L1', 'A/lots.csv', 3), "
-                "('B', 'k2', 'L2', 'B/로트.csv', 9), ('B', 'k3', null, 'B/로트.csv', 10), ('B', 'k4', 'L2', 'B/로트.csv', 11)) "
-                "as t(company_id, lot_key, line_id, source_file, source_row)")
-    model = {"name": "fct_lots", "schema": "main_facts", "alias": "fct_lots", "resource_type": "model"}
-    test = {"name": "primary_key_fct_lots_line_id__lot_key", "resource_type": "test",
-            "attached_node": "model.m.fct_lots",
-            "test_metadata": {"name": "primary_key", "kwargs": {"key": "lot_key", "columns": ["line_id"]}}}
-    manifest = {"nodes": {"model.m.fct_lots": model, "test.m.t": test}}
-    failed = {"results": [{"unique_id": "test.m.t", "status": "fail"}]}
-
-    offences = {(o.company_id, o.test): (o.rows, o.files) for o in failed_offences(con, failed, manifest)}
-    assert offences == {("A", "unique_fct_lots_lot_key"): (1, {"A/lots.csv": [3]}),
-                        ("B", "unique_fct_lots_lot_key"): (1, {"B/로트.csv": [9]}),
-                        ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [10]})}
+    assert offences_of_failed_test(con, "primary_key_fct_lots_line_id__lot_key", {
+        "name": "primary_key", "kwargs": {"key": "lot_key", "columns": ["line_id"]}}) == {
+        ("A", "unique_fct_lots_lot_key"): (1, {"A/lots.csv": [3]}),
+        ("B", "unique_fct_lots_lot_key"): (1, {"B/로트.csv": [9]}),
+        ("B", "not_null_fct_lots_line_id"): (1, {"B/로트.csv": [10]})}
