@@ -5,9 +5,8 @@ run on one machine.
 20 client companies; histories of 30 and 120 days (`--quick`: 5 and 20 days, sparser sampling).
 In order, on one lake:
 1. 30 days of history are ingested and built, then the weekly upkeep runs (untimed): a lake in
-   operation has had its upkeep, and the days timed at 120 days come after one too (run 14, without
-   it here, had the 30-day days slower than the 120-day ones: every catalog query of a build read
-   the snapshots of the first build of all history, none of them expired);
+   operation has had its upkeep, and the days timed at 120 days come after one too, so both
+   histories are timed on a catalog in the same state;
 2. two new days, each ingested and built incrementally (timed; `incremental_30_s` is their mean),
    then a full rebuild of the same bronze into a second warehouse (timed; same fact counts required);
 3. one new day end to end through Dagster (ingest, warehouse + features + KPIs + dashboard, quality
