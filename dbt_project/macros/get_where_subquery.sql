@@ -20,7 +20,6 @@
             {%- set ledger = adapter.get_relation(database=target.database, schema='intermediate',
                                                   identifier='int_sensor_reading_batches') -%}
             {%- if ledger is not none -%}
-                {%- set new_since = bronze_rows_new_since('sensor_readings') -%}
                 {%- set this_rows = relation.include(database=false) -%}
                 {#- an anti join, not `not exists`: macros/admitted_bronze.sql says why -#}
                 {%- set untaken = "anti join " ~ ledger.include(database=false) ~ " as taken"
@@ -28,11 +27,10 @@
                                   ~ " and taken.source_hash = " ~ this_rows ~ ".source_hash"
                                   ~ " and taken.dataset_entry = " ~ this_rows ~ ".dataset_entry"
                                   ~ " and taken.source_file = " ~ this_rows ~ ".source_file" -%}
-                {%- set where = "ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true" -%}
+                {%- set where = ingested_since_last_build('sensor_readings') -%}
             {%- endif -%}
         {%- elif relation.identifier == 'stg_equipment_events' -%}
-            {%- set new_since = bronze_rows_new_since('equipment_events') -%}
-            {%- set where = "ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true" -%}
+            {%- set where = ingested_since_last_build('equipment_events') -%}
         {%- else -%}
             {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
         {%- endif -%}
@@ -50,6 +48,13 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- A staging view's rows ingested since the earliest file its bronze table gained since the last
+    build (ops.bronze_new_rows), as a filter; "true" when that is not known. -#}
+{% macro ingested_since_last_build(bronze_table) -%}
+    {%- set new_since = bronze_rows_new_since(bronze_table) -%}
+    {{ return("ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true") }}
 {%- endmacro %}
 
 {#- Whether this test is a unique test (or a primary_key test: tests/generic/primary_key.sql) on the
