@@ -15,7 +15,8 @@ from pathlib import Path
 from deltalake import DeltaTable
 
 from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS
-from orchestration.lakehouse.bronze import LOG_TABLE, REJECTIONS_TABLE, WRITER_PROPERTIES, BronzeLake, has_commit
+from orchestration.lakehouse.bronze import (LOG_TABLE, REJECTIONS_TABLE, TABLE_PROPERTIES, WRITER_PROPERTIES, BronzeLake,
+                                            has_commit)
 from orchestration.lakehouse.storage import Location, is_remote
 
 # Readers of an older version (a long query, a time-travel query) keep their files for a week.
@@ -49,8 +50,22 @@ def compact_and_vacuum(table_path: Location, *, retention_hours: int = RETENTION
     # a retention shorter than the week is the caller's deliberate choice (tests, a full disk)
     vacuumed = table.vacuum(retention_hours=retention_hours, dry_run=False,
                             enforce_retention_duration=retention_hours >= RETENTION_HOURS)
-    after = len(DeltaTable(str(table_path), storage_options=storage_options).file_uris())
+    adopt_table_properties(table)
+    table = DeltaTable(str(table_path), storage_options=storage_options)
+    after = len(table.file_uris())
+    # readers start from here instead of replaying the compaction's commit and those before it
+    table.create_checkpoint()
     return TableUpkeep(Path(str(table_path)).name, before, after, len(vacuumed))
+
+
+def adopt_table_properties(table: DeltaTable) -> None:
+    """Give a table made before its properties were set (bronze.TABLE_PROPERTIES) those properties.
+    Changing them is a metadata commit, which Delta lets conflict with any write committing at the
+    same moment, so it is made here, in the weekly upkeep, once per table, not on the ingests' path."""
+    configuration = table.metadata().configuration
+    missing = {name: value for name, value in TABLE_PROPERTIES.items() if configuration.get(name) != value}
+    if missing:
+        table.alter.set_table_properties(missing)
 
 
 def upkeep_bronze(bronze: BronzeLake | Path, *, retention_hours: int = RETENTION_HOURS) -> list[TableUpkeep]:

@@ -19,7 +19,8 @@ from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from orchestration.ingest.bronze_schemas import CONTENT_SCHEMAS, REGISTRY_SCHEMAS, bronze_schema
-from orchestration.lakehouse.bronze import INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE
+from orchestration.lakehouse.bronze import (INGEST_LOG_SCHEMA, LOG_TABLE, REJECTIONS_SCHEMA, REJECTIONS_TABLE,
+                                          TABLE_PROPERTIES)
 
 # Every bronze Delta table the warehouse reads, with the shape it has when still empty.
 BRONZE_TABLES: dict[str, pa.Schema] = {
@@ -64,7 +65,7 @@ def ensure_bronze_tables(bronze_root: str | Path) -> dict[str, BronzeTable]:
             # the registry tables are overwritten whole, unpartitioned (lakehouse/registry.py)
             partitioned = name not in REGISTRY_SCHEMAS
             write_deltalake(location, schema.empty_table(), mode="append", storage_options=options,
-                            partition_by=["company_id"] if partitioned else None)
+                            partition_by=["company_id"] if partitioned else None, configuration=TABLE_PROPERTIES)
         except DeltaError:  # an ingest created it at the same moment: theirs is as good
             pass
         tables[name] = bronze_table(DeltaTable(location, storage_options=options))
