@@ -1,11 +1,8 @@
 {#-
   Tests on the large incremental facts check the rows of the newest load only, so a daily build
   costs about one day of testing, like the models themselves. Older rows were tested when they
-  arrived, and delete+insert on the unique key keeps keys unique across loads. For the facts the
-  newest load is their highest `_load_seq`; for stg_sensor_readings (tested before the batch
-  ledger moves on) it is the rows whose ingest batch is not in int_sensor_reading_batches yet; for
-  stg_equipment_events the rows ingested since the earliest file bronze gained since the last
-  build (ops.bronze_new_rows; a few older rows may be tested again, none is left out).
+  arrived, and delete+insert on the unique key keeps keys unique across loads. The newest load is
+  their highest `_load_seq`.
   `--full-refresh` (and a first build, where every row is new) tests everything.
   The unique (or primary_key) test of any other delete+insert model on its own unique key looks
   only at the rows this build inserted into it (DuckLake's table_insertions since the build's preparation): the
@@ -14,26 +11,8 @@
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
-    {%- set untaken = '' -%}
     {%- if not where and relation.identifier in var('tested_by_latest_batch', []) and not flags.FULL_REFRESH -%}
-        {%- if relation.identifier == 'stg_sensor_readings' -%}
-            {%- set ledger = adapter.get_relation(database=target.database, schema='intermediate',
-                                                  identifier='int_sensor_reading_batches') -%}
-            {%- if ledger is not none -%}
-                {%- set this_rows = relation.include(database=false) -%}
-                {#- an anti join, not `not exists`: macros/admitted_bronze.sql says why -#}
-                {%- set untaken = "anti join " ~ ledger.include(database=false) ~ " as taken"
-                                  ~ " on taken.ingest_run_id = " ~ this_rows ~ ".ingest_run_id"
-                                  ~ " and taken.source_hash = " ~ this_rows ~ ".source_hash"
-                                  ~ " and taken.dataset_entry = " ~ this_rows ~ ".dataset_entry"
-                                  ~ " and taken.source_file = " ~ this_rows ~ ".source_file" -%}
-                {%- set where = ingested_since_last_build('sensor_readings') -%}
-            {%- endif -%}
-        {%- elif relation.identifier == 'stg_equipment_events' -%}
-            {%- set where = ingested_since_last_build('equipment_events') -%}
-        {%- else -%}
-            {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
-        {%- endif -%}
+        {%- set where = "_load_seq = (select max(_load_seq) from " ~ relation.include(database=false) ~ ")" -%}
     {%- elif not where and not flags.FULL_REFRESH and unique_on_replaced_key(relation) -%}
         {%- set inserted = rows_this_build_inserted(relation) -%}
         {%- if inserted is not none -%}
@@ -42,19 +21,12 @@
     {%- endif -%}
     {%- if where -%}
         {%- set filtered -%}
-            (select * from {{ relation }} {{ untaken }} where {{ where }}) dbt_subquery
+            (select * from {{ relation }} where {{ where }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
-{%- endmacro %}
-
-{#- A staging view's rows ingested since the earliest file its bronze table gained since the last
-    build (ops.bronze_new_rows), as a filter; "true" when that is not known. -#}
-{% macro ingested_since_last_build(bronze_table) -%}
-    {%- set new_since = bronze_rows_new_since(bronze_table) -%}
-    {{ return("ingested_at >= " ~ new_since.ingested_from if new_since.ingested_from else "true") }}
 {%- endmacro %}
 
 {#- Whether this test is a unique test (or a primary_key test: tests/generic/primary_key.sql) on the

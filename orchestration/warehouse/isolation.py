@@ -153,8 +153,10 @@ def _offences(con, model: dict, relation: str, condition: str, test_name: str) -
         "and table_schema = ? and table_name = ?", [model["schema"], model["alias"]]).fetchall()}
     if "company_id" not in columns:
         return None
-    if model["name"] in _tested_by_latest_batch():
-        condition += _newest_load_only(model["name"], relation, columns)
+    # the tests of the big incremental facts look at their newest load only
+    # (macros/get_where_subquery.sql), and so does the search for their offending rows
+    if model["name"] in _tested_by_latest_batch() and "_load_seq" in columns:
+        condition += f" and _load_seq = (select max(_load_seq) from {relation})"
     file = "source_file" if "source_file" in columns else "null"
     row = "source_row" if "source_row" in columns else "null"
     rows = con.execute(f"""
@@ -170,18 +172,6 @@ def _offences(con, model: dict, relation: str, condition: str, test_name: str) -
         by_company[company] = Offence(company, test_name, offence.rows + n,
                                       {**offence.files, **({source_file: list(first_rows or [])} if source_file else {})})
     return list(by_company.values())
-
-
-def _newest_load_only(model: str, relation: str, columns: set[str]) -> str:
-    """The tests of the big incremental facts look at the newest load only
-    (macros/get_where_subquery.sql); so does the search for their offending rows."""
-    if "_load_seq" in columns:
-        return f" and _load_seq = (select max(_load_seq) from {relation})"
-    if model == "stg_sensor_readings":
-        return (" and not exists (select 1 from intermediate.int_sensor_reading_batches as taken"
-                f" where taken.ingest_run_id = {relation}.ingest_run_id and taken.source_hash = {relation}.source_hash"
-                f" and taken.dataset_entry = {relation}.dataset_entry and taken.source_file = {relation}.source_file)")
-    return ""
 
 
 def _failing_condition(kind: str, column: str, kwargs: dict, test: dict, manifest: dict, relation: str) -> str | None:

@@ -12,15 +12,12 @@
   order their Delta commits landed in (two ingests may commit in either order), and
   fct_sensor_readings takes exactly the rows of the batches with a load number it has not seen.
   Compaction or vacuum of bronze rewrites files, not batches: nothing is taken twice.
-  (Depends on stg_sensor_readings so that a test of it, which looks at the rows not in the ledger
-  yet - macros/get_where_subquery.sql - would run before the ledger moves on.)
   Each batch records the bronze table's Delta version the build began at (`bronze_version`): the
   next build looks for untaken batches only in the Delta files added since the newest of them
   (macros/new_batches.sql: bronze_rows_new_since), so its scan follows the new day, not all history.
   Each batch also records the span of its readings' times, which bounds the sensor facts' search
   for rows the batch replaces without reading the batch's bronze rows once more to find it.
 -#}
--- depends_on: {{ ref('stg_sensor_readings') }}
 {%- set new_since = bronze_rows_new_since('sensor_readings') %}
 with bronze as (
     select
