@@ -25,7 +25,7 @@ import duckdb
 
 from orchestration.warehouse.bronze_sources import (create_bronze_views, ensure_bronze_tables, record_bronze_columns,
                                                     record_new_bronze_rows)
-from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, inputs_now,
+from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, bronze_shape_digest, inputs_now,
                                                     last_published_inputs, recorded, unchanged_since)
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
@@ -82,6 +82,7 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
     published snapshot has them if a build failed since, stale incremental models found."""
     tables = ensure_bronze_tables(bronze_root)
     versions = {name: table.version for name, table in tables.items()}
+    env = dbt_environment(warehouse, bronze_root)
     con = warehouse.connect_writer()
     try:
         use_zstd(con)
@@ -95,15 +96,15 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         con.execute("commit")
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
-        inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions)
+        shape = bronze_shape_digest(env["BRONZE_ROOT"], {name: table.columns for name, table in tables.items()})
+        inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions, shape)
         # a failed or killed build may have left any table half done (a seed dropped, not yet
         # re-created): the build after it builds everything, not only what changed
         unchanged = None if after_failure else unchanged_since(warehouse_dbt_project.manifest_path,
                                                                last_published_inputs(con), inputs)
     finally:
         con.close()
-    return BuildPlan(versions, stale, dbt_environment(warehouse, bronze_root), restored, released, retracted,
-                     inputs, unchanged)
+    return BuildPlan(versions, stale, env, restored, released, retracted, inputs, unchanged)
 
 
 def retracted_since_last_load(con) -> bool:

@@ -8,6 +8,10 @@ the clock (a model that reads now()). Everything else is left as it is - on a da
 clients' content arrived, the registry, the reference seeds and the dimensions built from them
 are not rebuilt or retested. Each node of a dbt build on the DuckLake costs a catalog
 transaction, so this is a third of a daily build's fixed cost.
+A view holds no rows, only its definition: new bronze rows reach its readers through it as it
+is, so it is built again only when what its definition is compiled from changed - the project,
+or the bronze tables' columns and place (the staging views name both) - not because bronze
+gained rows. The models and tests downstream of it are built as before.
 
 The inputs of a build are recorded with its publication (`meta.publications`); a build that was
 not of the whole warehouse (a subset, a KPI build) records none, and the build after it falls
@@ -23,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse.dbt_project import parsed_manifest
 from orchestration.warehouse.isolation import HELD_TABLE
 
 # What dbt reads from the project folder (its target and logs are outputs)
@@ -38,6 +43,11 @@ class BuildInputs:
     bronze_versions: dict[str, int]
     project: str  # digest of the dbt project's files
     holds: str  # digest of the isolation holds
+    bronze_shape: str = ""  # digest of the bronze tables' columns and root (empty: not recorded)
+
+
+def bronze_shape_digest(bronze_root: str, columns: dict[str, tuple[str, ...]]) -> str:
+    return hashlib.sha256(repr((bronze_root, sorted(columns.items()))).encode()).hexdigest()
 
 
 def project_digest(project_dir: Path) -> str:
@@ -60,8 +70,9 @@ def holds_digest(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def inputs_now(con: duckdb.DuckDBPyConnection, project_dir: Path, bronze_versions: dict[str, int]) -> BuildInputs:
-    return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con))
+def inputs_now(con: duckdb.DuckDBPyConnection, project_dir: Path, bronze_versions: dict[str, int],
+               bronze_shape: str = "") -> BuildInputs:
+    return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con), bronze_shape)
 
 
 def last_published_inputs(con: duckdb.DuckDBPyConnection) -> BuildInputs | None:
@@ -93,7 +104,7 @@ def unchanged_since(manifest_path: Path, before: BuildInputs | None, now: BuildI
     project or the holds changed)."""
     if before is None or before.project != now.project or before.holds != now.holds:
         return None
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    manifest = parsed_manifest(manifest_path)
     changed = [key for key, source in manifest["sources"].items()
                # tables outside bronze (quality, AI) carry no version here: taken as changed
                if source["source_name"] != "bronze"
@@ -106,9 +117,19 @@ def unchanged_since(manifest_path: Path, before: BuildInputs | None, now: BuildI
             if child not in affected:
                 affected.add(child)
                 stack.append(child)
+    if not now.bronze_shape or before.bronze_shape != now.bronze_shape:
+        # the staging views name the bronze tables' columns and place: all made again
+        affected |= {key for key, node in manifest["nodes"].items() if is_view(node)}
+    else:
+        # new bronze rows reach a view's readers through it as it is
+        affected -= {key for key, node in manifest["nodes"].items() if is_view(node) and not reads_the_clock(node)}
     return sorted(node["name"] for key, node in manifest["nodes"].items()
                   if node["resource_type"] in ("model", "seed", "test", "snapshot") and key not in affected
                   and "programme_kpis" not in node.get("tags", []))
+
+
+def is_view(node: dict) -> bool:
+    return node["resource_type"] == "model" and node["config"].get("materialized") == "view"
 
 
 def reads_the_clock(node: dict) -> bool:

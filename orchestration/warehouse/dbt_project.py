@@ -11,9 +11,11 @@ reuse its result.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
@@ -33,6 +35,19 @@ def dbt_executable() -> str:
     started from another environment)."""
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def parsed_manifest(manifest_path: Path) -> dict:
+    """The manifest's JSON, parsed once per version of the file: a build's preparation reads it
+    twice (stale models, unchanged nodes), a process may build many times, and each parse takes a
+    tenth of a second. Callers read it and leave it as it is."""
+    stat = Path(manifest_path).stat()
+    return _parsed_manifest(str(manifest_path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=2)
+def _parsed_manifest(manifest_path: str, _mtime_ns: int, _size: int) -> dict:
+    return json.loads(Path(manifest_path).read_text(encoding="utf-8"))
 
 
 def project_files(project_dir: Path):

@@ -8,11 +8,11 @@ rebuilds the warehouse in full instead; afterwards incremental builds carry on a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 
+from orchestration.warehouse.dbt_project import parsed_manifest
 from orchestration.warehouse.ducklake import table_columns
 
 
@@ -34,7 +34,7 @@ def stale_incremental_models(con: duckdb.DuckDBPyConnection, manifest_path: Path
 
 
 def incremental_models(manifest_path: Path) -> list[dict]:
-    manifest = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+    manifest = parsed_manifest(manifest_path)
     return [node for node in manifest["nodes"].values()
             if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"]
 

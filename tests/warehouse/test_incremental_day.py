@@ -218,8 +218,10 @@ def test_ingests_committed_in_the_opposite_order_of_their_clocks_are_both_taken(
 def test_a_day_of_content_rebuilds_what_it_feeds_and_a_registry_change_what_the_registry_feeds(history, tmp_path):
     """Each dbt node costs a DuckLake transaction, so a daily build leaves alone what did not
     change: the registry (not written again when unchanged), the seeds and the dimensions built
-    from them. A changed registry entry reaches its dimension at the next build, and either way
-    the warehouse equals a full rebuild."""
+    from them. A staging view is made again only when what it is compiled from changed (here: the
+    lake was copied, so bronze is elsewhere, even with no new rows), not for new rows. A changed
+    registry entry reaches its dimension at the next build through the view as it was, and either
+    way the warehouse equals a full rebuild."""
     from deltalake import DeltaTable
 
     lake = tmp_path / "lake"
@@ -228,6 +230,13 @@ def test_a_day_of_content_rebuilds_what_it_feeds_and_a_registry_change_what_the_
     shutil.copytree(CLIENTS, clients)
     warehouse = Warehouse.in_folder(lake / "warehouse")
     registry_version = DeltaTable(str(lake / "bronze" / "companies")).version()
+    # the copied lake's first build, with nothing new in bronze, points the views at its own bronze
+    moved = {r.node.name for r in build_warehouse(warehouse, lake / "bronze").results}
+    assert "stg_sensor_readings" in moved
+    con = warehouse.connect_read_only()
+    definition = con.execute("select sql from duckdb_views() where view_name = 'stg_sensor_readings'").fetchall()[0][0]
+    con.close()
+    assert str((lake / "bronze").resolve()) in definition and str(history) not in definition
 
     generate_sample(lake / "landing", seed=21, start=START + timedelta(days=3), days=1, sampling_seconds=600,
                     companies=COMPANIES)
@@ -237,7 +246,8 @@ def test_a_day_of_content_rebuilds_what_it_feeds_and_a_registry_change_what_the_
     built = {r.node.name for r in day.results}
     assert day.dbt_args[:2] == ["build", "--exclude"] and "dim_company" in day.dbt_args[2].split()
     assert {"fct_sensor_readings", "int_sensor_reading_batches", "mart_company_data_freshness"} <= built
-    assert not {"tag_dictionary", "unit_conversions", "dim_company", "dim_tag", "stg_companies"} & built
+    assert not {"tag_dictionary", "unit_conversions", "dim_company", "dim_tag", "stg_companies",
+                "stg_sensor_readings"} & built
 
     registry = yaml.safe_load((clients / "registry.yaml").read_text(encoding="utf-8"))
     renamed = next(c for c in registry["companies"] if c["company_id"] == COMPANIES[0])
@@ -251,7 +261,8 @@ def test_a_day_of_content_rebuilds_what_it_feeds_and_a_registry_change_what_the_
     ingest_landing(lake / "landing", clients, lake / "bronze", lake / "quarantine", companies=COMPANIES)
     assert DeltaTable(str(lake / "bronze" / "companies")).version() > registry_version
     again = build_warehouse(warehouse, lake / "bronze")
-    assert {"stg_companies", "dim_company"} <= {r.node.name for r in again.results}
+    rebuilt = {r.node.name for r in again.results}
+    assert "dim_company" in rebuilt and not {"stg_companies", "stg_sensor_readings"} & rebuilt
     con = warehouse.connect_read_only()
     name = con.execute("select name_ko from dim_company where company_id = ?", [COMPANIES[0]]).fetchall()[0][0]
     shifts = {table: con.execute(f"select list(distinct shift_code order by shift_code), min({at}) from {table} "
