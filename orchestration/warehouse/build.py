@@ -23,10 +23,12 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lakehouse.bronze import LOG_TABLE
 from orchestration.warehouse.bronze_sources import (create_bronze_views, ensure_bronze_tables, record_bronze_columns,
                                                     record_new_bronze_rows)
 from orchestration.warehouse.changed_inputs import (WAREHOUSE_WRITER, BuildInputs, bronze_shape_digest, inputs_now,
-                                                    last_published_inputs, recorded, unchanged_since)
+                                                    last_published_inputs, recorded, superseded_digest,
+                                                    unchanged_since)
 from orchestration.warehouse.connection import extension_directory
 from orchestration.warehouse.dbt_project import dbt_target_path, warehouse_dbt_project
 from orchestration.warehouse.ducklake import Warehouse, latest_snapshot_of, nothing_unpublished, published_snapshot_of
@@ -97,7 +99,8 @@ def prepare_build(warehouse: Warehouse, bronze_root: str | Path) -> BuildPlan:
         stale = stale_incremental_models(con, warehouse_dbt_project.manifest_path)
         retracted = retracted_since_last_load(con)
         shape = bronze_shape_digest(env["BRONZE_ROOT"], {name: table.columns for name, table in tables.items()})
-        inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions, shape)
+        inputs = inputs_now(con, warehouse_dbt_project.project_dir, versions, shape,
+                            superseded_digest(con, tables[LOG_TABLE].columns))
         # a failed or killed build may have left any table half done (a seed dropped, not yet
         # re-created): the build after it builds everything, not only what changed
         unchanged = None if after_failure else unchanged_since(warehouse_dbt_project.manifest_path,

@@ -8,6 +8,10 @@ the clock (a model that reads now()). Everything else is left as it is - on a da
 clients' content arrived, the registry, the reference seeds and the dimensions built from them
 are not rebuilt or retested. Each node of a dbt build on the DuckLake costs a catalog
 transaction, so this is a third of a daily build's fixed cost.
+The landing-file ledger (`bronze.ingest_log`) gains rows with every ingest, but the content
+models read it only for the file versions it says were superseded (macros/superseded_versions.sql):
+while those stay the same, a new ledger version changes only what reads the ledger itself
+(stg_ingest_log, fct_landing_files), not the work orders of a company that sent none today.
 A view holds no rows, only its definition: new bronze rows reach its readers through it as it
 is, so it is built again only when what its definition is compiled from changed - the project,
 or the bronze tables' columns and place (the staging views name both) - not because bronze
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.lakehouse.bronze import LOG_TABLE
 from orchestration.warehouse.dbt_project import parsed_manifest
 from orchestration.warehouse.isolation import HELD_TABLE
 
@@ -44,6 +49,7 @@ class BuildInputs:
     project: str  # digest of the dbt project's files
     holds: str  # digest of the isolation holds
     bronze_shape: str = ""  # digest of the bronze tables' columns and root (empty: not recorded)
+    superseded: str = ""  # digest of the file versions the ledger says were superseded (empty: not recorded)
 
 
 def bronze_shape_digest(bronze_root: str, columns: dict[str, tuple[str, ...]]) -> str:
@@ -70,9 +76,21 @@ def holds_digest(con: duckdb.DuckDBPyConnection) -> str:
     return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
+def superseded_digest(con: duckdb.DuckDBPyConnection, ledger_columns: tuple[str, ...]) -> str:
+    """What macros/superseded_versions.sql gives, as a digest (the ledger's `bronze.ingest_log` view)."""
+    if "supersedes" not in ledger_columns:
+        rows = []
+    else:
+        rows = con.execute("select distinct company_id, source_file, supersedes from bronze.ingest_log "
+                           "where supersedes is not null and lower(status) in ('ingested', 'partial') "
+                           "order by all").fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
 def inputs_now(con: duckdb.DuckDBPyConnection, project_dir: Path, bronze_versions: dict[str, int],
-               bronze_shape: str = "") -> BuildInputs:
-    return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con), bronze_shape)
+               bronze_shape: str = "", superseded: str = "") -> BuildInputs:
+    return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con), bronze_shape,
+                       superseded)
 
 
 def last_published_inputs(con: duckdb.DuckDBPyConnection) -> BuildInputs | None:
@@ -109,6 +127,12 @@ def unchanged_since(manifest_path: Path, before: BuildInputs | None, now: BuildI
                # tables outside bronze (quality, AI) carry no version here: taken as changed
                if source["source_name"] != "bronze"
                or before.bronze_versions.get(source["name"]) != now.bronze_versions.get(source["name"])]
+    ledger = next((key for key, source in manifest["sources"].items()
+                   if source["source_name"] == "bronze" and source["name"] == LOG_TABLE), None)
+    if ledger in changed and before.superseded and before.superseded == now.superseded:
+        changed.remove(ledger)
+        changed += [child for child in manifest["child_map"].get(ledger, [])
+                    if LOG_TABLE in (manifest["nodes"].get(child, {}).get("raw_code") or "")]
     changed += [key for key, node in manifest["nodes"].items()
                 if node["resource_type"] == "model" and reads_the_clock(node)]
     affected, stack = set(changed), list(changed)
