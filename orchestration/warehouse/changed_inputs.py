@@ -88,7 +88,7 @@ def superseded_digest(con: duckdb.DuckDBPyConnection, ledger_columns: tuple[str,
 
 
 def inputs_now(con: duckdb.DuckDBPyConnection, project_dir: Path, bronze_versions: dict[str, int],
-               bronze_shape: str = "", superseded: str = "") -> BuildInputs:
+               bronze_shape: str, superseded: str) -> BuildInputs:
     return BuildInputs(dict(bronze_versions), project_digest(project_dir), holds_digest(con), bronze_shape,
                        superseded)
 
